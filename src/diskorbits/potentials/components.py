@@ -10,7 +10,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from .. import units
-from .base import AbstractPotential, _safe_sqrt
+from .base import AbstractPotential
+from .spherical import AbstractSphericalPotential
 
 __all__ = ["MiyamotoNagaiPotential", "HernquistPotential", "NFWPotential"]
 
@@ -52,7 +53,7 @@ class MiyamotoNagaiPotential(AbstractPotential):
         return -units.G * self.m / jnp.sqrt(R * R + (self.a + zb) ** 2)
 
 
-class HernquistPotential(AbstractPotential):
+class HernquistPotential(AbstractSphericalPotential):
     """Hernquist (1990) sphere: Phi(r) = -G m / (r + c).
 
     Parameters
@@ -68,12 +69,11 @@ class HernquistPotential(AbstractPotential):
         self.m = _param(m, "mass", "m")
         self.c = _param(c, "length", "c")
 
-    def _phi(self, R, z):
-        r = _safe_sqrt(R * R + z * z)
+    def _phi_r(self, r):
         return -units.G * self.m / (r + self.c)
 
 
-class NFWPotential(AbstractPotential):
+class NFWPotential(AbstractSphericalPotential):
     """Navarro, Frenk & White (1996) halo in gala's parameterisation.
 
     Phi(r) = -G m ln(1 + r/r_s) / r, where ``m`` is the scale mass
@@ -92,8 +92,8 @@ class NFWPotential(AbstractPotential):
         self.m = _param(m, "mass", "m")
         self.r_s = _param(r_s, "length", "r_s")
 
-    def _phi(self, R, z):
-        x = _safe_sqrt(R * R + z * z) / self.r_s
+    def _phi_r(self, r):
+        x = r / self.r_s
         # ln(1+x)/x -> 1 - x/2 + x^2/3 near the centre; the series avoids 0/0.
         small = x < 1e-6
         xs = jnp.where(small, 1.0, x)

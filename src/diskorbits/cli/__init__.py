@@ -1,0 +1,37 @@
+"""Command-line interface: ``diskorbits <command>``.
+
+A thin layer over the library's entry points. Each command group lives in its
+own module exposing ``register(app)``; adding a group (``ism``,
+``diffusion``, ``oti``, ``migration``) means writing that module and adding
+it to :data:`_GROUPS`.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from . import actions, version
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="diskorbits",
+    help=(
+        "Orbital dynamics of stars in galactic disks.\n\n"
+        "Command groups: actions (catalogue -> actions, angles, frequencies), version. "
+        "Planned: ism, diffusion, oti, migration."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+#: Modules that add commands to :data:`app`, in help order.
+_GROUPS = (actions, version)
+for _group in _GROUPS:
+    _group.register(app)
+
+
+def main() -> None:
+    """Console-script entry point (``diskorbits = "diskorbits.cli:main"``)."""
+    app()

@@ -30,9 +30,13 @@ class StaeckelTestPotential(AbstractPotential):
     de Zeeuw 1988) with axis lengths c and sqrt(c^2 + delta^2).
     """
 
-    m: float
-    c: float
-    delta: float
+    m: jax.Array
+    c: jax.Array
+    delta: jax.Array
+
+    def __init__(self, m, c, delta):
+        # arrays, not Python floats, so that one compilation serves every delta
+        self.m, self.c, self.delta = (jnp.asarray(x, float) for x in (m, c, delta))
 
     def _phi(self, R, z):
         d1 = jnp.sqrt(R * R + (z + self.delta) ** 2)

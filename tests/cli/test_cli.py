@@ -76,7 +76,7 @@ def test_kepler_galactocentric_columns_json(tmp_path, stand_in):
 
 def test_apogee_observed_columns_human_summary(tmp_path, stand_in):
     out = tmp_path / "apogee_actions.fits"
-    res = runner.invoke(app, ["actions", str(APOGEE), "-o", str(out), "--frame", "pw2021", "--no-progress"])
+    res = runner.invoke(app, ["actions", str(APOGEE), "-o", str(out), "--frame", "pw2021", "--method", "epicycle", "--no-progress"])
     assert res.exit_code == 0, res.output
     assert "95 stars" in res.stdout and "J_R" in res.stdout
     t = read_table(out)

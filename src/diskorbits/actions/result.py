@@ -31,8 +31,8 @@ class ActionFlag(enum.IntFlag):
     ON_AXIS = 4
     #: The focal distance Delta was not > 0.
     BAD_DELTA = 8
-    #: A turning point (u_min, u_max or v_min) could not be bracketed.
-    NO_BRACKET = 16
+    #: A turning point (u_min, u_max or v_min) did not converge in the fixed number of steps.
+    NOT_CONVERGED = 16
     #: The computation produced a non-finite number for an otherwise valid star.
     NONFINITE_RESULT = 32
 

@@ -68,52 +68,61 @@ __all__ = ["StaeckelFudge"]
 _SQRT2 = float(np.sqrt(2.0))
 _TWO_PI = 2.0 * np.pi
 
-#: Fractions of the available interval at which the bracket scan probes S
-#: (moving away from the star). Consecutive ratios <= ~3 keep Newton from the
-#: outer bracket end within a few quadratic steps of the root.
-_SCAN = np.array(
-    [1e-7, 3e-7, 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.02, 0.04, 0.07,
-     0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.97, 0.999]
-)
-#: u_max may lie far outside u_x (eccentric orbits); extend the scan in units of max(u_x, 0.5).
-_SCAN_OUT = np.concatenate([_SCAN[:-3], [1.0, 1.3, 1.7, 2.2, 3.0, 4.0, 6.0, 9.0]])
+#: Upper limit of the u_max search relative to u_x: sinh(u_x + 12) ~ 1e5 sinh(u_x),
+#: far beyond any bound disk orbit; S_R < 0 there for E < 0.
+_U_SPAN = 12.0
+#: Lower limit of the u_min search as a fraction of u_x (S_R -> -inf as u -> 0 for L_z != 0).
+_U_FLOOR = 1e-8
+#: Upper limit of the v-amplitude search, just short of the axis (S_z -> -inf there).
+_W_CEIL = 0.5 * np.pi * (1.0 - 1e-9)
 
 #: Below this half-width of the oscillation in u (or amplitude in v), the
 #: quotient Q = S / ((u - u_min)(u_max - u)) is taken from its Taylor series
 #: about the centre. Balances rounding in the direct quotient (~eps / h^2 /
 #: sin^2 psi_1 ~ 1e-7) against the O(h^3) truncation (~1e-9).
 _TAYLOR_BELOW = 1e-3
+#: Finite-difference step (in u and v) for the Taylor coefficients of S:
+#: truncation O(step^4) ~ 1e-8, rounding eps / step^2 ~ 1e-12.
+_FD_STEP = 1e-2
 
 #: Roots closer than this (in u or v) are treated as a double root: no
 #: implicit-function gradient correction (it would divide by S' ~ 0).
 _DOUBLE_ROOT = 1e-9
+#: A turning point whose last Newton step exceeded this (in u or v) is flagged.
+_CONVERGED = 1e-8
 
 
 def _stop(tree):
     return jtu.tree_map(lambda x: jax.lax.stop_gradient(x) if eqx.is_array(x) else x, tree)
 
 
-def _bracket(S, x_in, xs):
-    """First trial point with S < 0 in ``xs`` (ordered away from x_in, where S >= 0) and its predecessor."""
-    Sv = jax.vmap(S)(xs)
-    neg = Sv < 0.0
-    k = jnp.argmax(neg)
-    x_neg = xs[k]
-    x_pos = jnp.where(k == 0, x_in, xs[jnp.maximum(k - 1, 0)])
-    return x_neg, x_pos, jnp.any(neg)
+def _first_guesses(S, x, S0):
+    """Roots of the local quadratic model of S about the star (exact for harmonic oscillations).
+
+    Returns offsets (d_lo <= 0 <= d_hi) of the lower and upper turning points from x,
+    given S(x) = S0 >= 0 and S', S'' from nested forward-mode autodiff.
+    """
+    dS = lambda y: jax.jvp(S, (y,), (jnp.ones_like(y),))[1]  # noqa: E731
+    S1, S2 = jax.jvp(dS, (x,), (jnp.ones_like(x),))
+    # Guard a non-concave model (rare, strongly anharmonic): a weak curvature
+    # gives a far first guess; the bracketed Newton iteration then corrects it.
+    S2 = jnp.minimum(S2, -1e-3 * (jnp.abs(S1) + jnp.abs(S0)) - 1e-300)
+    disc = jnp.sqrt(jnp.maximum(S1 * S1 - 2.0 * S2 * S0, 0.0))
+    return (S1 - disc) / (-S2), (S1 + disc) / (-S2)
 
 
-def _newton(S, x_neg, x_pos, n_steps):
+def _newton(S, x0, x_neg, x_pos, n_steps):
     """Root of S between x_neg (S < 0) and x_pos (S >= 0): fixed-count safeguarded Newton.
 
     The bracket invariant S(neg) < 0 <= S(pos) is kept at every step, so the
     iteration converges to the unique sign change even when x_pos is itself a
-    root (a star sitting exactly at a turning point). Starting from the
-    outer end makes Newton monotone for the concave S met in practice.
+    root (a star sitting exactly at a turning point); steps leaving the
+    bracket are replaced by bisection. Returns the root and the size of the
+    last step (a convergence diagnostic).
     """
 
     def body(_, carry):
-        neg, pos, x = carry
+        neg, pos, x, _ = carry
         f, df = jax.jvp(S, (x,), (jnp.ones_like(x),))
         is_neg = f < 0.0
         neg = jnp.where(is_neg, x, neg)
@@ -121,10 +130,11 @@ def _newton(S, x_neg, x_pos, n_steps):
         cand = x - f / jnp.where(df == 0.0, 1.0, df)
         lo, hi = jnp.minimum(neg, pos), jnp.maximum(neg, pos)
         ok = (df != 0.0) & (cand >= lo) & (cand <= hi)
-        return neg, pos, jnp.where(ok, cand, 0.5 * (neg + pos))
+        new = jnp.where(ok, cand, 0.5 * (neg + pos))
+        return neg, pos, new, jnp.abs(new - x)
 
-    _, _, x = jax.lax.fori_loop(0, n_steps, body, (x_neg, x_pos, x_neg))
-    return x
+    _, _, x, step = jax.lax.fori_loop(0, n_steps, body, (x_neg, x_pos, x0, jnp.zeros_like(x0)))
+    return x, step
 
 
 def _implicit(S, r, separated):
@@ -134,15 +144,6 @@ def _implicit(S, r, separated):
     ok = separated & (df != 0.0)
     step = -f / jnp.where(ok, df, 1.0)
     return r + jnp.where(ok, step - jax.lax.stop_gradient(step), 0.0)
-
-
-def _derivs(f, x, n):
-    """f and its first n derivatives at scalar x (nested forward mode)."""
-    out = [f]
-    for _ in range(n):
-        g = out[-1]
-        out.append(lambda y, g=g: jax.jvp(g, (y,), (jnp.ones_like(y),))[1])
-    return [h(x) for h in out]
 
 
 def _partial_weights(psi, n):
@@ -207,7 +208,7 @@ class StaeckelFudge(AbstractActionMethod):
     order: int = eqx.field(static=True)
     newton_steps: int = eqx.field(static=True)
 
-    def __init__(self, delta=None, jr_line: str = "star", order: int = 16, newton_steps: int = 12):
+    def __init__(self, delta=None, jr_line: str = "star", order: int = 16, newton_steps: int = 8):
         if delta is not None:
             if isinstance(delta, jax.Array):
                 delta = delta.astype(jnp.float64)  # may be a tracer: keep it traceable
@@ -280,16 +281,20 @@ class StaeckelFudge(AbstractActionMethod):
 
         # ---------------------------------------------------------- turning points
         ux0, wx0 = jax.lax.stop_gradient(ux), jax.lax.stop_gradient(wx)
+        Pu0, Pv0 = jax.lax.stop_gradient(Pu), jax.lax.stop_gradient(Pv)
         n = self.newton_steps
-        neg, pos, ok1 = _bracket(S_R0, ux0, ux0 * (1.0 - jnp.asarray(_SCAN)))
-        umin0 = jnp.minimum(_newton(S_R0, neg, pos, n), ux0)
-        neg, pos, ok2 = _bracket(S_R0, ux0, ux0 + jnp.maximum(ux0, 0.5) * jnp.asarray(_SCAN_OUT))
-        umax0 = jnp.maximum(_newton(S_R0, neg, pos, n), ux0)
-        neg, pos, ok3 = _bracket(S_z0, wx0, wx0 + (0.5 * np.pi - wx0) * jnp.asarray(_SCAN))
-        A0 = jnp.maximum(_newton(S_z0, neg, pos, n), wx0)
+        d_lo, d_hi = _first_guesses(S_R0, ux0, Pu0)
+        u_lo = _U_FLOOR * ux0
+        u_hi = ux0 + _U_SPAN
+        umin0, st1 = _newton(S_R0, jnp.clip(ux0 + d_lo, u_lo, ux0), u_lo, ux0, n)
+        umax0, st2 = _newton(S_R0, jnp.clip(ux0 + d_hi, ux0, u_hi), u_hi, ux0, n)
+        _, d_w = _first_guesses(S_z0, wx0, Pv0)
+        A0, st3 = _newton(S_z0, jnp.clip(wx0 + d_w, wx0, _W_CEIL), _W_CEIL, wx0, n)
+        umin0, umax0, A0 = jnp.minimum(umin0, ux0), jnp.maximum(umax0, ux0), jnp.maximum(A0, wx0)
         # A star in the plane with no vertical momentum is exactly planar: J_z = 0 exactly.
-        A0 = jnp.where((jax.lax.stop_gradient(Pv) == 0.0) & (wx0 == 0.0), 0.0, A0)
-        flag = jnp.where(ok1 & ok2 & ok3, 0, int(ActionFlag.NO_BRACKET)).astype(jnp.int32)
+        A0 = jnp.where((Pv0 == 0.0) & (wx0 == 0.0), 0.0, A0)
+        converged = jnp.maximum(jnp.maximum(st1, st2), st3) < _CONVERGED
+        flag = jnp.where(converged, 0, int(ActionFlag.NOT_CONVERGED)).astype(jnp.int32)
 
         h0 = 0.5 * (umax0 - umin0)
         # stop_gradient'ed roots for the actions (first-order insensitive), live ones for the rest
@@ -318,9 +323,15 @@ class StaeckelFudge(AbstractActionMethod):
         small_u = h < _TAYLOR_BELOW
         h_s = jnp.where(small_u, 1.0, h)
         Q_dir = Sj / (h_s * h_s * spsi * spsi)
-        c = _derivs(S_R, m, 4)
+        # Taylor coefficients of S about the centre m from a 5-point stencil
+        # (cheaper than nested autodiff, and smooth in the inputs).
+        dl = _FD_STEP
+        f2, f1, f0, fm1, fm2 = (S_R(m + k * dl) for k in (2.0, 1.0, 0.0, -1.0, -2.0))
+        S2 = (-f2 + 16.0 * f1 - 30.0 * f0 + 16.0 * fm1 - fm2) / (12.0 * dl**2)
+        S3 = (f2 - 2.0 * f1 + 2.0 * fm1 - fm2) / (2.0 * dl**3)
+        S4 = (f2 - 4.0 * f1 + 6.0 * f0 - 4.0 * fm1 + fm2) / dl**4
         x = uj - m
-        Q_tay = -0.5 * c[2] - c[3] / 6.0 * x - c[4] / 24.0 * (x * x + h * h)
+        Q_tay = -0.5 * S2 - S3 / 6.0 * x - S4 / 24.0 * (x * x + h * h)
         Qu = jnp.maximum(jnp.where(small_u, Q_tay, Q_dir), 1e-300)
 
         wj = A * schi
@@ -328,8 +339,12 @@ class StaeckelFudge(AbstractActionMethod):
         small_v = A < _TAYLOR_BELOW
         A_s = jnp.where(small_v, 1.0, A)
         Qz_dir = Szj / (A_s * A_s * cchi * cchi)
-        e = _derivs(S_z, jnp.zeros_like(A), 4)
-        Qz_tay = -0.5 * e[2] - e[4] / 24.0 * (wj * wj + A * A)
+        # S_z is even in w: S(w) = g0 + g2 w^2/2 + g4 w^4/24 + O(w^6) from S(0), S(dl), S(2 dl).
+        g0, g1, g2 = (S_z(jnp.asarray(k * dl)) for k in (0.0, 1.0, 2.0))
+        a, b = g1 - g0, g2 - g0
+        S2z = (16.0 * a - b) / (6.0 * dl**2)
+        S4z = 2.0 * (b - 4.0 * a) / dl**4
+        Qz_tay = -0.5 * S2z - S4z / 24.0 * (wj * wj + A * A)
         Qz = jnp.maximum(jnp.where(small_v, Qz_tay, Qz_dir), 1e-300)
 
         iu = 1.0 / jnp.sqrt(Qu)

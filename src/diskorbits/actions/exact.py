@@ -81,7 +81,7 @@ class ExactFlag(enum.IntFlag):
     UNCONVERGED = 4  #: half-vs-half or even-vs-odd difference above ``tol``
     BUFFER_FULL = 8  #: more crossings than ``max_crossings``; later ones dropped
     ENERGY = 16  #: relative energy oscillation above 1e-9
-    UNBOUND = 32  #: E >= 0 or non-finite input
+    NONFINITE = 32  #: non-finite input or energy
 
 
 class ExactActions(eqx.Module):
@@ -359,8 +359,8 @@ def sos_actions(
     flag = np.zeros(N, dtype=np.int64)
     for i in range(N):
         f = 0
-        if not (np.isfinite(E0[i]) and E0[i] < 0):
-            flag[i] = ExactFlag.UNBOUND
+        if not np.isfinite(E0[i]):
+            flag[i] = ExactFlag.NONFINITE
             continue
         if kz[i] > max_crossings or kR[i] > max_crossings:
             f |= ExactFlag.BUFFER_FULL
@@ -387,7 +387,7 @@ def sos_actions(
         J_z=out["J_z"],
         L_z=Lz,
         Omega_R=out["Om_R"],
-        Omega_phi=np.asarray(omphi),
+        Omega_phi=np.sign(Lz) * np.asarray(omphi),
         Omega_z=out["Om_z"],
         err_J_R=out["eJR"],
         err_J_z=out["eJz"],

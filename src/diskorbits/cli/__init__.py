@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from . import actions, version
+from . import actions, demo, version
 
 __all__ = ["app", "main"]
 
@@ -18,7 +18,7 @@ app = typer.Typer(
     name="diskorbits",
     help=(
         "Orbital dynamics of stars in galactic disks.\n\n"
-        "Command groups: actions (catalogue -> actions, angles, frequencies), version. "
+        "Commands: actions (catalogue -> actions, angles, frequencies), demo, version. "
         "Planned: ism, diffusion, oti, migration."
     ),
     no_args_is_help=True,
@@ -27,7 +27,7 @@ app = typer.Typer(
 )
 
 #: Modules that add commands to :data:`app`, in help order.
-_GROUPS = (actions, version)
+_GROUPS = (actions, demo, version)
 for _group in _GROUPS:
     _group.register(app)
 

@@ -60,12 +60,14 @@ class Adaptive(AbstractOrbitMethod):
     Examples
     --------
     >>> from diskorbits.orbits import Adaptive
-    >>> Adaptive(rtol=1e-12, atol=1e-12).rtol
+    >>> float(Adaptive(rtol=1e-12, atol=1e-12).rtol)
     1e-12
     """
 
-    rtol: float = eqx.field(static=True)
-    atol: float = eqx.field(static=True)
+    # Tolerances are array leaves, not static fields, so that changing them
+    # does not trigger a recompilation.
+    rtol: jax.Array
+    atol: jax.Array
     solver: diffrax.AbstractAdaptiveSolver
     max_steps: int = eqx.field(static=True)
     dtmax: float | None = eqx.field(static=True)
@@ -89,8 +91,8 @@ class Adaptive(AbstractOrbitMethod):
             raise ValueError(f"Adaptive 'max_steps' must be a positive int, got {max_steps!r}")
         if dtmax is not None and not (math.isfinite(dtmax) and dtmax > 0):
             raise ValueError(f"Adaptive 'dtmax' must be None or a finite positive number of Myr, got {dtmax!r}")
-        self.rtol = float(rtol)
-        self.atol = float(atol)
+        self.rtol = jnp.asarray(float(rtol))
+        self.atol = jnp.asarray(float(atol))
         self.solver = solver
         self.max_steps = max_steps
         self.dtmax = None if dtmax is None else float(dtmax)
@@ -145,7 +147,10 @@ def _adaptive_batch(method, potential, xyz0, vxyz0, ts):
         ok = sol.result == diffrax.RESULTS.successful
         maxed = sol.result == diffrax.RESULTS.max_steps_reached
         failed = jnp.where(maxed, OrbitResult.MAX_STEPS_REACHED, OrbitResult.SOLVER_FAILED)
-        code = jnp.where(finite, jnp.where(ok, OrbitResult.SUCCESS, failed), OrbitResult.NONFINITE)
+        code = jnp.where(ok, jnp.where(finite, OrbitResult.SUCCESS, OrbitResult.NONFINITE), failed)
+        # A star that starts non-finite is bad input whatever the solver did with it.
+        bad_input = ~(jnp.all(jnp.isfinite(x0), axis=-1) & jnp.all(jnp.isfinite(v0), axis=-1))
+        code = jnp.where(bad_input, OrbitResult.NONFINITE, code)
         n_steps = jnp.broadcast_to(sol.stats["num_accepted_steps"], finite.shape)
         return xs, vs, code.astype(jnp.int32), n_steps
 

@@ -11,6 +11,12 @@ GALA_MW_V1 = dict(disk=(6.8e10, 3.0, 0.28), bulge=(5e9, 1.0), nucleus=(1.71e9, 0
 
 
 @pytest.fixture(scope="session")
+def gala_mw_v1():
+    """Parameters of gala's MilkyWayPotential v1 (Msun, kpc) for building reference potentials."""
+    return GALA_MW_V1
+
+
+@pytest.fixture(scope="session")
 def mw():
     p = GALA_MW_V1
     return (

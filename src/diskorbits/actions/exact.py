@@ -69,7 +69,7 @@ YOSHIDA6 = (_W3, _W2, _W1, _W0, _W1, _W2, _W3)
 _NEWTON_ITERATIONS = 5  # quadratic convergence from a linear first guess: 3 suffice
 _MIN_CROSSINGS = 24  # below this the curve and the averages are not trustworthy
 _ROUGHNESS_MAX = 1e-2  # relative mid-point interpolation error marking a non-smooth curve
-_ENERGY_TOL = 1e-9  # relative energy oscillation above which the step was too long
+_ENERGY_TOL = 1e-7  # relative energy oscillation above which the step is suspect (actions then still ~1e-8)
 
 
 class ExactFlag(enum.IntFlag):
@@ -80,7 +80,7 @@ class ExactFlag(enum.IntFlag):
     IRREGULAR = 2  #: consequents not on one smooth closed curve (chaos, resonance, bad R_0)
     UNCONVERGED = 4  #: half-vs-half or even-vs-odd difference above ``tol``
     BUFFER_FULL = 8  #: more crossings than ``max_crossings``; later ones dropped
-    ENERGY = 16  #: relative energy oscillation above 1e-9
+    ENERGY = 16  #: relative energy oscillation above 1e-7
     NONFINITE = 32  #: non-finite input or energy
 
 
@@ -121,98 +121,68 @@ class ExactActions(eqx.Module):
 
 
 # ----------------------------------------------------------------------------- integrator
-def _accel(potential, q, L2):
-    dR, dz = potential._dphi(q[0], q[1])
-    return jnp.stack([-dR + L2 / q[0] ** 3, -dz])
+# State of one orbit: (R, z, p_R, p_z, phi). L_z is conserved; phi is carried so
+# that Omega_phi can be measured between crossings.
+def _accel(potential, R, z, L2):
+    dR, dz = potential._dphi(R, z)
+    return -dR + L2 / R**3, -dz
 
 
-def _energy(potential, q, p, L2):
-    return 0.5 * (p[0] ** 2 + p[1] ** 2) + potential._phi(q[0], q[1]) + 0.5 * L2 / q[0] ** 2
+def _step(potential, y, L, h):
+    """One Yoshida-6 step of length h (7 drift-kick-drift leapfrogs, 7 force evaluations).
 
-
-def _step(potential, q, p, L2, h):
-    """One Yoshida-6 step of length h (drift-kick-drift leapfrogs; 7 force evaluations)."""
+    phi is advanced in the kicks: dphi/dt = dH/dL_z = L_z / R^2 depends on
+    position only, so it belongs to the same split as the forces and the
+    composition keeps its order for phi as well.
+    """
+    R, z, pR, pz, phi = y[0], y[1], y[2], y[3], y[4]
+    L2 = L * L
     for w in YOSHIDA6:
-        q = q + 0.5 * w * h * p
-        p = p + w * h * _accel(potential, q, L2)
-        q = q + 0.5 * w * h * p
-    return q, p
-
-
-def _birkhoff_weight(s):
-    """The C-infinity bump exp(-1 / (s (1 - s))) on (0, 1) of Das et al. (2017)."""
-    s = jnp.clip(s, 1e-12, 1.0 - 1e-12)
-    return jnp.exp(-1.0 / (s * (1.0 - s)))
-
-
-def _integrate_one(potential, q0, p0, L2, dt, n_pre, n_steps, nbuf_z, nbuf_R):
-    """Integrate one meridional orbit; return crossing brackets and diagnostics."""
-
-    # Pre-pass: radial range -> R_0 in the middle of it.
-    def pre(carry, _):
-        q, p, rmin, rmax = carry
-        q, p = _step(potential, q, p, L2, dt)
-        return (q, p, jnp.minimum(rmin, q[0]), jnp.maximum(rmax, q[0])), None
-
-    (q, p, rmin, rmax), _ = lax.scan(pre, (q0, p0, q0[0], q0[0]), None, length=n_pre)
-    R0 = 0.5 * (rmin + rmax)
-    E0 = _energy(potential, q, p, L2)
-
-    bz0 = jnp.zeros((nbuf_z, 5))
-    bR0 = jnp.zeros((nbuf_R, 5))
-
-    def body(carry, n):
-        q, p, kz, kR, bz, bR, emin, emax, wsum, wphi = carry
-        q1, p1 = _step(potential, q, p, L2, dt)
-        rec = jnp.concatenate([q, p, jnp.asarray(n, float)[None]])
-        up = (q[1] < 0.0) & (q1[1] >= 0.0)
-        out = (q[0] < R0) & (q1[0] >= R0)
-        bz = bz.at[jnp.minimum(kz, nbuf_z - 1)].set(jnp.where(up, rec, bz[jnp.minimum(kz, nbuf_z - 1)]))
-        bR = bR.at[jnp.minimum(kR, nbuf_R - 1)].set(jnp.where(out, rec, bR[jnp.minimum(kR, nbuf_R - 1)]))
-        E = _energy(potential, q1, p1, L2)
-        # Omega_phi as the Birkhoff-weighted time average of L / R^2 (midpoint rule).
-        w = _birkhoff_weight((n + 0.5) / n_steps)
-        Rm = 0.5 * (q[0] + q1[0])
-        return (
-            q1,
-            p1,
-            kz + up.astype(int),
-            kR + out.astype(int),
-            bz,
-            bR,
-            jnp.minimum(emin, E),
-            jnp.maximum(emax, E),
-            wsum + w,
-            wphi + w / Rm**2,
-        ), None
-
-    init = (q, p, 0, 0, bz0, bR0, E0, E0, 0.0, 0.0)
-    (q, p, kz, kR, bz, bR, emin, emax, wsum, wphi), _ = lax.scan(body, init, jnp.arange(n_steps))
-    omega_phi = jnp.sqrt(L2) * wphi / wsum
-
-    # Locate each crossing to integrator precision: Newton on the sub-step length.
-    def refine(rec, coord, level):
-        qn, pn = rec[:2], rec[2:4]
-        g0, gd0 = qn[coord] - level, pn[coord]
-        tau = jnp.clip(-g0 / gd0, 0.0, dt)
-
-        def it(tau, _):
-            qq, pp = _step(potential, qn, pn, L2, tau)
-            return tau - (qq[coord] - level) / pp[coord], None
-
-        tau, _ = lax.scan(it, tau, None, length=_NEWTON_ITERATIONS)
-        qq, pp = _step(potential, qn, pn, L2, tau)
-        return jnp.concatenate([qq, pp, (rec[4] * dt + tau)[None]])
-
-    cz = jax.vmap(lambda r: refine(r, 1, 0.0))(bz)
-    cR = jax.vmap(lambda r: refine(r, 0, R0))(bR)
-    return cz, cR, kz, kR, R0, (emax - emin) / jnp.abs(E0), omega_phi, E0
+        R, z = R + 0.5 * w * h * pR, z + 0.5 * w * h * pz
+        aR, az = _accel(potential, R, z, L2)
+        pR, pz, phi = pR + w * h * aR, pz + w * h * az, phi + w * h * L / R**2
+        R, z = R + 0.5 * w * h * pR, z + 0.5 * w * h * pz
+    return jnp.stack([R, z, pR, pz, phi])
 
 
 @eqx.filter_jit
-def _integrate_batch(potential, q0, p0, L2, dt, n_pre, n_steps, nbuf_z, nbuf_R):
-    fn = lambda q, p, l2, h: _integrate_one(potential, q, p, l2, h, n_pre, n_steps, nbuf_z, nbuf_R)  # noqa: E731
-    return jax.vmap(fn)(q0, p0, L2, dt)
+def _advance(potential, y, L, dt, n):
+    """Advance all orbits by n steps; return the final states and every state (n, N, 5)."""
+
+    def body(y, _):
+        y = jax.vmap(lambda yy, ll, hh: _step(potential, yy, ll, hh))(y, L, dt)
+        return y, y
+
+    return lax.scan(body, y, None, length=n)
+
+
+@eqx.filter_jit
+def _energy(potential, y, L):
+    R, z, pR, pz = y[..., 0], y[..., 1], y[..., 2], y[..., 3]
+    return 0.5 * (pR**2 + pz**2) + jnp.vectorize(potential._phi)(R, z) + 0.5 * (L / R) ** 2
+
+
+@eqx.filter_jit
+def _refine(potential, y, L, dt, coord, level):
+    """Newton iterations on the sub-step length that puts y[coord] exactly on ``level``.
+
+    ``y`` is the last state before a crossing (one row per crossing); returns the
+    state on the surface and the sub-step length. One sub-step of the same
+    integrator is exact to the integrator's precision, unlike interpolation.
+    """
+
+    def one(y, L, dt, coord, level):
+        g0, gd0 = y[coord] - level, y[coord + 2]
+        tau = jnp.clip(-g0 / gd0, 0.0, dt)
+
+        def it(tau, _):
+            yy = _step(potential, y, L, tau)
+            return tau - (yy[coord] - level) / yy[coord + 2], None
+
+        tau, _ = lax.scan(it, tau, None, length=_NEWTON_ITERATIONS)
+        return _step(potential, y, L, tau), tau
+
+    return jax.vmap(lambda a, b, c, d, e: one(a, b, c, d, e))(y, L, dt, coord, level)
 
 
 # ----------------------------------------------------------------------------- curve analysis
@@ -263,13 +233,28 @@ def _section_action(x, y):
     return a / (2 * np.pi), err, rough
 
 
+def _birkhoff_weights(m):
+    """The C-infinity bump exp(-1 / (s (1 - s))) on (0, 1) of Das et al. (2017), normalised to sum 1."""
+    s = (np.arange(m) + 0.5) / m
+    w = np.exp(-1.0 / (s * (1.0 - s)))
+    return w / w.sum()
+
+
+def _birkhoff_ratio(phi, t):
+    """Omega_phi = <d phi> / <d t> between successive crossings (weighted Birkhoff averages).
+
+    phi(t) = Omega_phi t + a quasi-periodic function, so the increments'
+    fluctuations average out super-polynomially fast with these weights.
+    """
+    w = _birkhoff_weights(t.size - 1)
+    return np.sum(w * np.diff(phi)) / np.sum(w * np.diff(t))
+
+
 def _birkhoff_period(t):
     """Mean interval of the crossing times ``t`` by a weighted Birkhoff average, and halves' spread."""
 
     def wba(dt):
-        s = (np.arange(dt.size) + 0.5) / dt.size
-        w = np.exp(-1.0 / (s * (1.0 - s)))
-        return np.sum(w * dt) / np.sum(w)
+        return np.sum(_birkhoff_weights(dt.size) * dt)
 
     d = np.diff(t)
     P = wba(d)
@@ -279,6 +264,50 @@ def _birkhoff_period(t):
 
 
 # ----------------------------------------------------------------------------- public entry
+def _pad_size(n):
+    """Round up to a power of two (>= 64) so that the refinement compiles for few shapes."""
+    return max(64, 1 << int(np.ceil(np.log2(max(n, 1)))))
+
+
+def _refine_all(potential, states, orbit, L, dt, coord, level):
+    """Refine bracketing states (rows) for crossings of y[coord] = level[orbit]."""
+    n = states.shape[0]
+    if n == 0:
+        return np.zeros((0, 5)), np.zeros(0)
+    m = _pad_size(n)
+    pad = lambda a: np.concatenate([a, np.repeat(a[-1:], m - n, axis=0)])  # noqa: E731
+    y, tau = _refine(
+        potential,
+        jnp.asarray(pad(states)),
+        jnp.asarray(pad(L[orbit])),
+        jnp.asarray(pad(dt[orbit])),
+        jnp.full(m, coord),
+        jnp.asarray(pad(level[orbit])),
+    )
+    return np.asarray(y)[:n], np.asarray(tau)[:n]
+
+
+def _orbit_sections(i, sec):
+    """Consequents of orbit i: (R, p_R) on z = 0 and (z, p_z) on R = R_0, time-ordered.
+
+    Both crossing directions are used. Downward crossings of z = 0 lie on the
+    same (R, p_R) curve as upward ones (z -> -z symmetry); inward crossings of
+    R = R_0 map onto the outward curve under time reversal, (z, p_z) -> (z, -p_z).
+    """
+
+    def pick(kind):
+        sel = sec[kind][0] == i
+        return sec[kind][1][sel], sec[kind][2][sel]
+
+    (tu, yu), (td, yd) = pick("z_up"), pick("z_down")
+    (to, yo), (ti, yi) = pick("R_out"), pick("R_in")
+    o1 = np.argsort(np.concatenate([tu, td]), kind="stable")
+    o2 = np.argsort(np.concatenate([to, ti]), kind="stable")
+    R_sec = (np.concatenate([yu[:, 0], yd[:, 0]])[o1], np.concatenate([yu[:, 2], yd[:, 2]])[o1])
+    z_sec = (np.concatenate([yo[:, 1], yi[:, 1]])[o2], np.concatenate([yo[:, 3], -yi[:, 3]])[o2])
+    return R_sec, z_sec, (tu, yu[:, 4]), to
+
+
 def sos_actions(
     potential,
     R,
@@ -287,9 +316,10 @@ def sos_actions(
     v_phi,
     v_z,
     *,
-    n_steps: int = 60_000,
-    steps_per_period: int = 80,
-    max_crossings: int = 2048,
+    min_crossings: int = 200,
+    max_steps: int = 400_000,
+    steps_per_period: int = 64,
+    chunk: int = 2000,
     tol: float = 1e-4,
 ) -> ExactActions:
     """Reference actions and frequencies of disk orbits from surfaces of section.
@@ -300,102 +330,145 @@ def sos_actions(
     R, z : array_like, length (kpc)
     v_R, v_phi, v_z : array_like, velocity (kpc/Myr)
         Initial phase-space coordinates, broadcast to one shape (N,).
-    n_steps : int
-        Number of integration steps after a pre-pass of ``n_steps // 20``
-        steps that finds the radial range (hence R_0). The integration covers
-        ``n_steps / steps_per_period`` vertical periods: the default gives
-        ~750 consequents on z = 0 and ~200-300 on R = R_0 for disk orbits.
+    min_crossings : int
+        Integrate (in chunks of ``chunk`` steps) until every orbit has at least
+        this many upward crossings of z = 0 and outward crossings of R = R_0 —
+        i.e. this many radial periods — or ``max_steps`` is reached. Both
+        crossing directions are used for the areas, so each curve gets ~2x as
+        many points.
+    max_steps : int
+        Upper limit on the number of steps.
     steps_per_period : int
         Step = 2 pi / max(kappa, nu) / ``steps_per_period``, with kappa and nu
         the epicycle and vertical frequencies at the smaller of R and the
         guiding radius (where the orbit's fastest oscillation happens).
-    max_crossings : int
-        Size of the crossing buffers per orbit.
+    chunk : int
+        Steps per jitted call (host memory: chunk x N x 40 bytes).
     tol : float
         Relative convergence tolerance for :attr:`ExactFlag.UNCONVERGED`.
 
     Returns
     -------
     ExactActions
-        NumPy arrays of shape (N,).
+        NumPy arrays of shape (N,), internal units.
+
+    Raises
+    ------
+    ValueError
+        For integer settings out of range.
 
     Notes
     -----
-    Cost: 7 force evaluations per step per orbit, ~4.5e5 per orbit by default.
-    Orbits with a tiny J_R (near-circular) or J_z have badly conditioned
-    *relative* errors; their flags say so.
+    Cost: 7 force evaluations per step per orbit; a disk orbit needs ~40,000
+    steps for 200 radial periods. Orbits with a tiny J_R (near-circular) or J_z
+    have badly conditioned *relative* errors; their flags say so.
     """
     arrs = np.broadcast_arrays(*(np.atleast_1d(np.asarray(a, float)) for a in (R, z, v_R, v_phi, v_z)))
     R, z, vR, vphi, vz = (a.ravel() for a in arrs)
-    if n_steps < 1000:
-        raise ValueError(f"n_steps must be >= 1000, got {n_steps}")
-    if steps_per_period < 16:
-        raise ValueError(f"steps_per_period must be >= 16, got {steps_per_period}")
-    Lz = R * vphi
-    L2 = Lz**2
-    Rg = np.asarray(potential.circular_radius(np.abs(Lz)))
+    for name, val, lo in (
+        ("min_crossings", min_crossings, _MIN_CROSSINGS),
+        ("max_steps", max_steps, 1),
+        ("steps_per_period", steps_per_period, 16),
+        ("chunk", chunk, 1),
+    ):
+        if int(val) != val or val < lo:
+            raise ValueError(f"{name!r} must be an integer >= {lo}, got {val!r}")
+    N = R.size
+    L = R * vphi
+    Rg = np.asarray(potential.circular_radius(np.abs(L)))
     Rf = np.minimum(R, Rg)
     freq = np.maximum(np.asarray(potential.kappa(Rf)), np.asarray(potential.nu(Rf)))
     dt = 2 * np.pi / freq / steps_per_period
-    q0 = np.stack([R, z], -1)
-    p0 = np.stack([vR, vz], -1)
-    n_pre = max(n_steps // 20, 1)
-    cz, cR, kz, kR, R0, eerr, omphi, E0 = jax.device_get(
-        _integrate_batch(
-            potential,
-            jnp.asarray(q0),
-            jnp.asarray(p0),
-            jnp.asarray(L2),
-            jnp.asarray(dt),
-            n_pre,
-            n_steps,
-            max_crossings,
-            max_crossings,
-        )
-    )
+    y = np.stack([R, z, vR, vz, np.zeros(N)], -1)
+    Lj, dtj = jnp.asarray(L), jnp.asarray(dt)
+    E0 = np.asarray(_energy(potential, jnp.asarray(y), Lj))
+    emin, emax = E0.copy(), E0.copy()
 
-    N = R.size
-    out = {k: np.full(N, np.nan) for k in ("J_R", "J_z", "Om_R", "Om_z", "eJR", "eJz", "eOR", "eOz")}
+    # crossings found so far: (step index, orbit index, state before the crossing)
+    kinds = ("z_up", "z_down", "R_out", "R_in")
+    found = {k: [] for k in kinds}
+    count_zu = np.zeros(N, int)
+    count_Ro = np.zeros(N, int)
+    R0 = None
+    done = 0
+    while done < max_steps:
+        n = min(chunk, max_steps - done)
+        yj, traj = _advance(potential, jnp.asarray(y), Lj, dtj, n)
+        traj = np.concatenate([y[None], np.asarray(traj)])  # (n + 1, N, 5)
+        if R0 is None:
+            # J_z section in the middle of the radial range seen in the first chunk
+            R0 = 0.5 * (traj[..., 0].min(0) + traj[..., 0].max(0))
+        zz, RR = traj[..., 1], traj[..., 0] - R0
+        masks = {
+            "z_up": (zz[:-1] < 0) & (zz[1:] >= 0),
+            "z_down": (zz[:-1] >= 0) & (zz[1:] < 0),
+            "R_out": (RR[:-1] < 0) & (RR[1:] >= 0),
+            "R_in": (RR[:-1] >= 0) & (RR[1:] < 0),
+        }
+        for k, m in masks.items():
+            i_step, i_orb = np.nonzero(m)
+            found[k].append((done + i_step, i_orb, traj[i_step, i_orb]))
+        count_zu += masks["z_up"].sum(0)
+        count_Ro += masks["R_out"].sum(0)
+        # energy on a subsample of the steps (it only monitors the step size)
+        E = np.asarray(_energy(potential, jnp.asarray(traj[1::8]), Lj))
+        emin, emax = np.minimum(emin, E.min(0)), np.maximum(emax, E.max(0))
+        y = np.asarray(yj)
+        done += n
+        if np.all(count_zu >= min_crossings) and np.all(count_Ro >= min_crossings):
+            break
+
+    # refine every crossing; time = step index * dt + sub-step
+    sec = {}
+    for k in kinds:
+        steps = np.concatenate([f[0] for f in found[k]])
+        orbs = np.concatenate([f[1] for f in found[k]])
+        states = np.concatenate([f[2] for f in found[k]])
+        coord, level = (1, np.zeros(N)) if k.startswith("z") else (0, R0)
+        ys, tau = _refine_all(potential, states, orbs, L, dt, coord, level)
+        sec[k] = (orbs, steps * dt[orbs] + tau, ys)
+
+    eerr = (emax - emin) / np.abs(E0)
+    out = {k: np.full(N, np.nan) for k in ("J_R", "J_z", "Om_R", "Om_z", "Om_p", "eJR", "eJz", "eOR", "eOz")}
     flag = np.zeros(N, dtype=np.int64)
     for i in range(N):
-        f = 0
         if not np.isfinite(E0[i]):
             flag[i] = ExactFlag.NONFINITE
             continue
-        if kz[i] > max_crossings or kR[i] > max_crossings:
-            f |= ExactFlag.BUFFER_FULL
-        nz, nR = min(kz[i], max_crossings), min(kR[i], max_crossings)
+        f = ExactFlag.OK
         if eerr[i] > _ENERGY_TOL:
             f |= ExactFlag.ENERGY
-        if nz < _MIN_CROSSINGS or nR < _MIN_CROSSINGS:
-            flag[i] = f | ExactFlag.FEW_CROSSINGS
-            continue
-        zc, Rc = cz[i, :nz], cR[i, :nR]
-        out["J_R"][i], out["eJR"][i], rough_R = _section_action(zc[:, 0], zc[:, 2])
-        out["J_z"][i], out["eJz"][i], rough_z = _section_action(Rc[:, 1], Rc[:, 3])
-        PZ, out["eOz"][i] = _birkhoff_period(zc[:, 4])
-        PR, out["eOR"][i] = _birkhoff_period(Rc[:, 4])
-        out["Om_z"][i], out["Om_R"][i] = 2 * np.pi / PZ, 2 * np.pi / PR
+        if count_zu[i] < min_crossings or count_Ro[i] < min_crossings:
+            f |= ExactFlag.FEW_CROSSINGS
+            if count_zu[i] < _MIN_CROSSINGS or count_Ro[i] < _MIN_CROSSINGS:
+                flag[i] = f
+                continue
+        (xR, pR), (xz, pz), (tu, phi_u), to = _orbit_sections(i, sec)
+        out["J_R"][i], out["eJR"][i], rough_R = _section_action(xR, pR)
+        out["J_z"][i], out["eJz"][i], rough_z = _section_action(xz, pz)
+        (Pz, out["eOz"][i]), (PR, out["eOR"][i]) = _birkhoff_period(tu), _birkhoff_period(to)
+        out["Om_z"][i], out["Om_R"][i] = 2 * np.pi / Pz, 2 * np.pi / PR
+        out["Om_p"][i] = _birkhoff_ratio(phi_u, tu)
         if max(rough_R, rough_z) > _ROUGHNESS_MAX:
             f |= ExactFlag.IRREGULAR
         if max(out["eJR"][i], out["eJz"][i], out["eOR"][i], out["eOz"][i]) > tol:
             f |= ExactFlag.UNCONVERGED
-        flag[i] = f
+        flag[i] = int(f)
 
     return ExactActions(
         J_R=out["J_R"],
         J_z=out["J_z"],
-        L_z=Lz,
+        L_z=L,
         Omega_R=out["Om_R"],
-        Omega_phi=np.sign(Lz) * np.asarray(omphi),
+        Omega_phi=out["Om_p"],
         Omega_z=out["Om_z"],
         err_J_R=out["eJR"],
         err_J_z=out["eJz"],
         err_Omega_R=out["eOR"],
         err_Omega_z=out["eOz"],
-        n_z=np.minimum(kz, max_crossings),
-        n_R=np.minimum(kR, max_crossings),
+        n_z=count_zu,
+        n_R=count_Ro,
         R_0=np.asarray(R0),
-        energy_error=np.asarray(eerr),
+        energy_error=eerr,
         flag=flag,
     )

@@ -29,7 +29,15 @@ import jax.numpy as jnp
 
 from .. import _config  # noqa: F401  (float64)
 
-__all__ = ["estimate_delta", "estimate_delta_local", "Z_LIMIT", "DELTA_MIN"]
+__all__ = [
+    "estimate_delta",
+    "estimate_delta_local",
+    "estimate_delta_orbit",
+    "estimate_delta_orbit_consistent",
+    "Z_LIMIT",
+    "DELTA_MIN",
+    "ORBIT_CONSISTENT_ZFRAC",
+]
 
 #: |z| (kpc) below which the analytic z -> 0 limit replaces the direct formula.
 #: Both numerator and denominator of the direct formula are odd in z, so each is
@@ -128,6 +136,108 @@ def _estimate_delta_local_jit(potential, R, z):
     return jnp.vectorize(lambda r, zz: _delta_local_one(potential, r, zz))(R, z)
 
 
+# ----------------------------------------------------------------------------- orbit-aware estimates
+def _delta_orbit_median_one(potential, R, z, vR, vphi, vz, n_periods, n_samples):
+    from .exact import _step  # the 6th-order meridional-plane integrator
+
+    L = R * vphi
+    Rg = potential.circular_radius(jnp.abs(L))
+    kappa = potential.kappa(Rg)
+    dt = n_periods * 2.0 * jnp.pi / kappa / n_samples
+
+    def body(y, _):
+        y = _step(potential, y, L, dt)
+        return y, _delta_local_one(potential, y[0], y[1])
+
+    y0 = jnp.stack([R, z, vR, vz, jnp.zeros_like(R)])
+    _, deltas = jax.lax.scan(body, y0, None, length=n_samples)
+    return jnp.median(jnp.concatenate([deltas, _delta_local_one(potential, R, z)[None]]))
+
+
+@eqx.filter_jit
+def _orbit_median_jit(potential, R, z, vR, vphi, vz, n_periods, n_samples):
+    fn = lambda *a: _delta_orbit_median_one(potential, *a, n_periods, n_samples)  # noqa: E731
+    return jnp.vectorize(fn)(R, z, vR, vphi, vz)
+
+
+def estimate_delta_orbit(potential, R, z, v_R, v_phi, v_z, *, n_periods: float = 4.0, n_samples: int = 256):
+    """Median of the local Delta along a short integration of the star's orbit.
+
+    The strategy of Price-Whelan et al. (2021, Sec. 3), who used gala's local
+    estimate along 4 orbital periods: the focal distance then reflects the
+    region the orbit occupies rather than the star's current position.
+
+    Parameters
+    ----------
+    potential : AbstractPotential
+    R, z : array_like, length (kpc)
+    v_R, v_phi, v_z : array_like, velocity (kpc/Myr)
+    n_periods : float
+        Integration time in epicycle periods 2 pi / kappa(R_g) at the guiding radius.
+    n_samples : int
+        Number of equal steps (6th-order symplectic, see :mod:`.exact`) and of
+        samples of the local estimate; 256 over 4 periods is ~15 samples per
+        vertical oscillation.
+
+    Returns
+    -------
+    Delta : jax.Array, length (kpc)
+    """
+    args = [jnp.asarray(a, float) for a in (R, z, v_R, v_phi, v_z)]
+    return _orbit_median_jit(potential, *args, float(n_periods), int(n_samples))
+
+
+#: Where the orbit-consistent estimate evaluates the local fit: at the mean
+#: radius of the first-pass orbit, (r_peri + r_apo) / 2, and at this fraction of
+#: its z_max (the time-median of |z| for a harmonic vertical oscillation is
+#: z_max / sqrt 2).
+ORBIT_CONSISTENT_ZFRAC: float = 2.0**-0.5
+
+
+def estimate_delta_orbit_consistent(
+    potential, R, z, v_R, v_phi, v_z, *, n_iter: int = 1, z_frac: float = ORBIT_CONSISTENT_ZFRAC, jr_line: str = "star"
+):
+    """Delta from the local fit at a characteristic point of the star's orbit, without integrating it.
+
+    A first Stäckel-fudge pass with the local Delta gives the orbit's extent
+    (r_peri, r_apo, z_max); Delta is then re-estimated by :func:`estimate_delta_local`
+    at ((r_peri + r_apo) / 2, z_frac * z_max), a point typical of where the orbit
+    spends its time, and the pass is repeated ``n_iter`` times. This emulates the
+    orbit-median strategy (:func:`estimate_delta_orbit`) at the cost of
+    ``n_iter + 1`` fudge evaluations.
+
+    Parameters
+    ----------
+    potential : AbstractPotential
+    R, z : array_like, length (kpc)
+    v_R, v_phi, v_z : array_like, velocity (kpc/Myr)
+    n_iter : int
+        Number of re-estimations (>= 1).
+    z_frac : float
+        Height of the evaluation point in units of z_max.
+    jr_line : {"star", "midplane"}
+        Passed to :class:`~diskorbits.actions.StaeckelFudge` for the first passes.
+
+    Returns
+    -------
+    Delta : jax.Array, length (kpc)
+    """
+    from . import StaeckelFudge, compute_actions
+
+    if n_iter < 1:
+        raise ValueError(f"'n_iter' must be >= 1, got {n_iter!r}")
+    args = [jnp.asarray(a, float) for a in (R, z, v_R, v_phi, v_z)]
+    delta = estimate_delta_local(potential, args[0], args[1])
+    for _ in range(n_iter):
+        res = compute_actions(potential, *args, method=StaeckelFudge(delta=delta, jr_line=jr_line))
+        Rc = 0.5 * (res.r_peri + res.r_apo)
+        zc = z_frac * res.z_max
+        new = estimate_delta_local(potential, Rc, zc)
+        # keep the previous value where the pass failed (flagged star, NaN extent)
+        delta = jnp.where(jnp.isfinite(new) & (res.flag == 0), new, delta)
+    return delta
+
+
 def estimate_delta(potential, R, z, v_R=None, v_phi=None, v_z=None, *, method: str = "local"):
     """Focal distance Delta (kpc) for the Stäckel fudge.
 
@@ -137,9 +247,14 @@ def estimate_delta(potential, R, z, v_R=None, v_phi=None, v_z=None, *, method: s
     R, z : array_like, length (kpc)
     v_R, v_phi, v_z : array_like, velocity (kpc/Myr), optional
         Needed by the orbit-aware methods.
-    method : {"local"}
+    method : {"local", "orbit-consistent", "orbit-median"}
         ``"local"``: Sanders (2012) estimate at the star's current position
         (:func:`estimate_delta_local`).
+        ``"orbit-consistent"``: the local estimate at a characteristic point of
+        the star's orbit found by a first fudge pass
+        (:func:`estimate_delta_orbit_consistent`).
+        ``"orbit-median"``: median of the local estimate along a short orbit
+        integration (:func:`estimate_delta_orbit`; Price-Whelan et al. 2021).
 
     Returns
     -------
@@ -152,4 +267,14 @@ def estimate_delta(potential, R, z, v_R=None, v_phi=None, v_z=None, *, method: s
     """
     if method == "local":
         return estimate_delta_local(potential, R, z)
-    raise ValueError(f"unknown method {method!r}; expected one of ['local']")
+    if method not in _ORBIT_METHODS:
+        raise ValueError(f"unknown method {method!r}; expected one of {['local', *_ORBIT_METHODS]}")
+    if v_R is None or v_phi is None or v_z is None:
+        raise ValueError(f"method {method!r} needs the velocities v_R, v_phi and v_z")
+    return _ORBIT_METHODS[method](potential, R, z, v_R, v_phi, v_z)
+
+
+_ORBIT_METHODS = {
+    "orbit-consistent": estimate_delta_orbit_consistent,
+    "orbit-median": estimate_delta_orbit,
+}

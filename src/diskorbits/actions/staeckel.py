@@ -49,6 +49,7 @@ Numerics (all fixed-count, so the code vectorises on CPU and GPU):
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import equinox as eqx
@@ -71,6 +72,8 @@ _TWO_PI = 2.0 * np.pi
 #: Upper limit of the u_max search relative to u_x: sinh(u_x + 12) ~ 1e5 sinh(u_x),
 #: far beyond any bound disk orbit; S_R < 0 there for E < 0.
 _U_SPAN = 12.0
+#: Trial multiples of sinh^2 u_x scanned for the u_max bracket.
+_Y_SCAN = np.array([1.05, 1.15, 1.3, 1.6, 2.0, 3.0, 5.0, 10.0, 30.0])
 #: Lower limit of the u_min search as a fraction of u_x (S_R -> -inf as u -> 0 for L_z != 0).
 _U_FLOOR = 1e-8
 #: Upper limit of the v-amplitude search, just short of the axis (S_z -> -inf there).
@@ -88,8 +91,8 @@ _FD_STEP = 1e-2
 #: Roots closer than this (in u or v) are treated as a double root: no
 #: implicit-function gradient correction (it would divide by S' ~ 0).
 _DOUBLE_ROOT = 1e-9
-#: A turning point whose last Newton step exceeded this (in u or v) is flagged.
-_CONVERGED = 1e-8
+#: A turning point whose last relative Newton step (in sinh^2 u or sin^2 w) exceeded this is flagged.
+_CONVERGED = 1e-9
 
 
 def _stop(tree):
@@ -116,34 +119,80 @@ def _newton(S, x0, x_neg, x_pos, n_steps):
 
     The bracket invariant S(neg) < 0 <= S(pos) is kept at every step, so the
     iteration converges to the unique sign change even when x_pos is itself a
-    root (a star sitting exactly at a turning point); steps leaving the
-    bracket are replaced by bisection. Returns the root and the size of the
-    last step (a convergence diagnostic).
+    root (a star sitting exactly at a turning point). A Newton step that would
+    leave the bracket is replaced by the false-position point of the bracket
+    (Newton steps resume from there, so false position cannot stagnate).
+    Returns the root and the relative size of the last step (a convergence
+    diagnostic).
     """
 
     def body(_, carry):
-        neg, pos, x, _ = carry
+        neg, pos, fneg, fpos, x, _ = carry
         f, df = jax.jvp(S, (x,), (jnp.ones_like(x),))
         is_neg = f < 0.0
-        neg = jnp.where(is_neg, x, neg)
-        pos = jnp.where(is_neg, pos, x)
+        neg, fneg = jnp.where(is_neg, x, neg), jnp.where(is_neg, f, fneg)
+        pos, fpos = jnp.where(is_neg, pos, x), jnp.where(is_neg, fpos, f)
         cand = x - f / jnp.where(df == 0.0, 1.0, df)
         lo, hi = jnp.minimum(neg, pos), jnp.maximum(neg, pos)
         ok = (df != 0.0) & (cand >= lo) & (cand <= hi)
-        new = jnp.where(ok, cand, 0.5 * (neg + pos))
-        return neg, pos, new, jnp.abs(new - x)
+        denom = fpos - fneg
+        falsi = pos + fpos * (neg - pos) / jnp.where(denom > 0.0, denom, 1.0)
+        # f(neg) is unknown until a negative point has been evaluated: bisect then
+        falsi = jnp.where((denom > 0.0) & jnp.isfinite(fneg), falsi, 0.5 * (neg + pos))
+        new = jnp.where(ok, cand, falsi)
+        return neg, pos, fneg, fpos, new, jnp.abs(new - x) / jnp.maximum(jnp.abs(new), 1e-300)
 
-    _, _, x, step = jax.lax.fori_loop(0, n_steps, body, (x_neg, x_pos, x0, jnp.zeros_like(x0)))
-    return x, step
+    # f(x_neg) unknown (only its sign): -inf makes the first false-position point x_pos
+    init = (x_neg, x_pos, -jnp.inf * jnp.ones_like(x0), jnp.zeros_like(x0), x0, jnp.zeros_like(x0))
+    out = jax.lax.fori_loop(0, n_steps, body, init)
+    return out[4], out[5]
 
 
-def _implicit(S, r, separated):
-    """Value r (a stop_gradient'ed root of S), gradient -dS/dtheta / S'(r) (implicit function theorem)."""
-    f, df = jax.jvp(S, (r,), (jnp.ones_like(r),))
-    df = jax.lax.stop_gradient(df)
-    ok = separated & (df != 0.0)
-    step = -f / jnp.where(ok, df, 1.0)
-    return r + jnp.where(ok, step - jax.lax.stop_gradient(step), 0.0)
+def _make_S(args):
+    """The two separated momentum functions S_R(u) = p_u^2/2Delta^2 and S_z(w) = p_v^2/2Delta^2 (w = pi/2 - v).
+
+    ``args`` = (potential, E, L_z^2/2Delta^2, S_R(u_x), S_z(w_x), Delta, sinh u_x, cosh u_x,
+    u_x, w_x, sin v0, cos v0), where v0 is the line on which U(u) is read.
+    """
+    pot, E, L2, Pu, Pv, d, shx, chx, ux, wx, s0, c0 = args
+
+    def F(u):
+        sh = jnp.sinh(u)
+        sh2 = sh * sh
+        return E * sh2 - (sh2 + s0 * s0) * pot._phi(d * sh * s0, d * jnp.cosh(u) * c0) - L2 / sh2
+
+    def G(w):
+        cw = jnp.cos(w)
+        c2 = cw * cw
+        return E * c2 - (shx * shx + c2) * pot._phi(d * shx * cw, d * chx * jnp.sin(w)) - L2 / c2
+
+    Fx, Gx = F(ux), G(wx)
+    # S(x) = P + [F(x) - F(x_star)]: exactly the star's own momentum term at the star,
+    # which is what fixes the separation constants I3_U, I3_V.
+    return (lambda u: Pu + (F(u) - Fx)), (lambda w: Pv + (G(w) - Gx))
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _pin(side, r, separated, args):
+    """Identity on a root r of S (side 0: S_R, 1: S_z) whose derivative is given by the implicit function theorem.
+
+    r comes from an iteration on stop_gradient'ed inputs; its sensitivity to
+    ``args`` (phase-space point, potential parameters, Delta) is
+    dr = -(dS/dargs . dargs) / S'(r). The primal is the identity, so the
+    forward computation pays nothing for differentiability.
+    """
+    return r
+
+
+@_pin.defjvp
+def _pin_jvp(side, primals, tangents):
+    r, separated, args = primals
+    targs = tangents[2]
+    _, dS = jax.jvp(lambda a: _make_S(a)[side](r), (args,), (targs,))
+    S = _make_S(args)[side]
+    dSdr = jax.jvp(S, (r,), (jnp.ones_like(r),))[1]
+    ok = separated & (dSdr != 0.0)
+    return r, jnp.where(ok, -dS / jnp.where(ok, dSdr, 1.0), 0.0)
 
 
 def _partial_weights(psi, n):
@@ -208,7 +257,7 @@ class StaeckelFudge(AbstractActionMethod):
     order: int = eqx.field(static=True)
     newton_steps: int = eqx.field(static=True)
 
-    def __init__(self, delta=None, jr_line: str = "star", order: int = 16, newton_steps: int = 8):
+    def __init__(self, delta=None, jr_line: str = "star", order: int = 16, newton_steps: int = 6):
         if delta is not None:
             if isinstance(delta, jax.Array):
                 delta = delta.astype(jnp.float64)  # may be a tracer: keep it traceable
@@ -260,49 +309,60 @@ class StaeckelFudge(AbstractActionMethod):
         else:
             s0, c0 = svx, cvx
 
-        def make_S(pot, E, L2, Pu, Pv, d, shx, chx, ux, wx, s0, c0):
-            def F(u):
-                sh = jnp.sinh(u)
-                sh2 = sh * sh
-                return E * sh2 - (sh2 + s0 * s0) * pot._phi(d * sh * s0, d * jnp.cosh(u) * c0) - L2 / sh2
-
-            def G(w):
-                cw = jnp.cos(w)
-                c2 = cw * cw
-                return E * c2 - (shx * shx + c2) * pot._phi(d * shx * cw, d * chx * jnp.sin(w)) - L2 / c2
-
-            Fx, Gx = F(ux), G(wx)
-            # S(x) = P + [F(x) - F(x_star)]: equals the star's own momentum term at the star.
-            return (lambda u: Pu + (F(u) - Fx)), (lambda w: Pv + (G(w) - Gx))
-
         args = (potential, E, L2, Pu, Pv, d, shx, chx, ux, wx, s0, c0)
-        S_R, S_z = make_S(*args)
-        S_R0, S_z0 = make_S(*_stop(args))
+        S_R, S_z = _make_S(args)
+        S_R0, S_z0 = _make_S(_stop(args))
 
         # ---------------------------------------------------------- turning points
+        # Solved in y = sinh^2 u and y = sin^2 w, where S y and S_z (1 - y) are close to
+        # quadratic polynomials (exactly so for a Stäckel potential with constant U, V):
+        # the local quadratic model then gives first guesses within a few Newton steps,
+        # and the -L^2/(2 Delta^2 y) barrier becomes a constant. A near-planar
+        # oscillation (a double root in w) is a simple root in sin^2 w.
         ux0, wx0 = jax.lax.stop_gradient(ux), jax.lax.stop_gradient(wx)
         Pu0, Pv0 = jax.lax.stop_gradient(Pu), jax.lax.stop_gradient(Pv)
         n = self.newton_steps
-        d_lo, d_hi = _first_guesses(S_R0, ux0, Pu0)
-        u_lo = _U_FLOOR * ux0
-        u_hi = ux0 + _U_SPAN
-        umin0, st1 = _newton(S_R0, jnp.clip(ux0 + d_lo, u_lo, ux0), u_lo, ux0, n)
-        umax0, st2 = _newton(S_R0, jnp.clip(ux0 + d_hi, ux0, u_hi), u_hi, ux0, n)
-        _, d_w = _first_guesses(S_z0, wx0, Pv0)
-        A0, st3 = _newton(S_z0, jnp.clip(wx0 + d_w, wx0, _W_CEIL), _W_CEIL, wx0, n)
-        umin0, umax0, A0 = jnp.minimum(umin0, ux0), jnp.maximum(umax0, ux0), jnp.maximum(A0, wx0)
+        P_u = lambda y: S_R0(jnp.arcsinh(jnp.sqrt(y))) * y  # noqa: E731
+        P_w = lambda y: S_z0(jnp.arcsin(jnp.sqrt(y))) * (1.0 - y)  # noqa: E731
+        yx = jax.lax.stop_gradient(shx) ** 2
+        y_floor, y_ceil = _U_FLOOR**2 * yx, jnp.sinh(ux0 + _U_SPAN) ** 2
+        d_lo, d_hi = _first_guesses(P_u, yx, Pu0 * yx)
+        y_min, st1 = _newton(P_u, jnp.clip(yx + d_lo, y_floor, yx), y_floor, yx, n)
+        # The upper root can be far from the star (P_u need not be concave in y there),
+        # so its quadratic guess is combined with a short vectorised scan outwards; Newton
+        # then starts from the innermost trial point with P < 0, i.e. from a tight bracket.
+        trial = jnp.concatenate([yx * jnp.asarray(_Y_SCAN), jnp.clip(yx + d_hi, yx, y_ceil)[None]])
+        Pt = jax.vmap(P_u)(trial)
+        outer = jnp.min(jnp.where(Pt < 0.0, trial, y_ceil))
+        is_in = (Pt >= 0.0) & (trial < outer)
+        inner = jnp.max(jnp.where(is_in, trial, yx))
+        P_out = jnp.min(jnp.where(trial == outer, Pt, jnp.inf))
+        P_in = jnp.maximum(jnp.max(jnp.where(is_in & (trial == inner), Pt, -jnp.inf)), Pu0 * yx)
+        # start from the secant (regula falsi) point of the bracket
+        start = inner + P_in * (outer - inner) / jnp.where(P_in - P_out > 0.0, P_in - P_out, 1.0)
+        start = jnp.where(jnp.isfinite(P_out) & (P_in - P_out > 0.0), start, outer)
+        y_max, st2 = _newton(P_u, start, outer, inner, n)
+        yz = jnp.sin(wx0) ** 2
+        yz_ceil = jnp.sin(_W_CEIL) ** 2
+        _, d_z = _first_guesses(P_w, yz, Pv0 * (1.0 - yz))
+        y_A, st3 = _newton(P_w, jnp.clip(yz + d_z, yz, yz_ceil), yz_ceil, yz, n)
+        umin0 = jnp.minimum(jnp.arcsinh(jnp.sqrt(y_min)), ux0)
+        umax0 = jnp.maximum(jnp.arcsinh(jnp.sqrt(y_max)), ux0)
+        A0 = jnp.maximum(jnp.arcsin(jnp.sqrt(y_A)), wx0)
         # A star in the plane with no vertical momentum is exactly planar: J_z = 0 exactly.
         A0 = jnp.where((Pv0 == 0.0) & (wx0 == 0.0), 0.0, A0)
         converged = jnp.maximum(jnp.maximum(st1, st2), st3) < _CONVERGED
         flag = jnp.where(converged, 0, int(ActionFlag.NOT_CONVERGED)).astype(jnp.int32)
 
         h0 = 0.5 * (umax0 - umin0)
-        # stop_gradient'ed roots for the actions (first-order insensitive), live ones for the rest
-        sep_u = h0 > _DOUBLE_ROOT
-        umin = _implicit(S_R, umin0, sep_u)
-        umax = _implicit(S_R, umax0, sep_u)
-        A = _implicit(S_z, A0, A0 > _DOUBLE_ROOT)
+        # Differentiable roots: identity in value, implicit-function derivative.
+        umin = _pin(0, umin0, h0 > _DOUBLE_ROOT, args)
+        umax = _pin(0, umax0, h0 > _DOUBLE_ROOT, args)
+        A = _pin(1, A0, A0 > _DOUBLE_ROOT, args)
         m, h = 0.5 * (umax + umin), 0.5 * (umax - umin)
+        # The actions use roots without derivative (first-order insensitive); in the
+        # forward pass these are the same values, so XLA shares the node evaluations.
+        m0, h0, A0 = (jax.lax.stop_gradient(x) for x in (m, h, A))
 
         # ---------------------------------------------------------- nodes
         psi = (np.arange(M) + 0.5) * np.pi / M
@@ -311,7 +371,7 @@ class StaeckelFudge(AbstractActionMethod):
         schi, cchi = jnp.asarray(np.sin(chi)), jnp.asarray(np.cos(chi))
 
         # Actions: nodes from stop_gradient'ed roots (XLA merges the duplicate primal work).
-        Sj0 = jax.vmap(S_R)(jax.lax.stop_gradient(m) - h0 * cpsi)
+        Sj0 = jax.vmap(S_R)(m0 - h0 * cpsi)
         Szj0 = jax.vmap(S_z)(A0 * schi)
         sq = lambda s: jnp.sqrt(jnp.where(s > 0.0, s, 1.0)) * (s > 0.0)  # noqa: E731  (safe sqrt, zero grad at 0)
         J_R = _SQRT2 * d / M * jnp.sum(sq(Sj0) * h0 * spsi)
@@ -390,9 +450,9 @@ class StaeckelFudge(AbstractActionMethod):
         theta_phi = jnp.mod(phi + dL + Omega_phi * dE + dI3dLz * dI, _TWO_PI)
 
         # ---------------------------------------------------------- orbit extent (galpy's definitions)
-        r_peri = d * jnp.sinh(umin0)
-        R_apo = d * jnp.sinh(umax0) * jnp.cos(A0)
-        z_max = d * jnp.cosh(umax0) * jnp.sin(A0)
+        r_peri = d * jnp.sinh(umin)
+        R_apo = d * jnp.sinh(umax) * jnp.cos(A)
+        z_max = d * jnp.cosh(umax) * jnp.sin(A)
         r_apo = jnp.sqrt(R_apo * R_apo + z_max * z_max)
         ecc = (r_apo - r_peri) / (r_apo + r_peri)
 

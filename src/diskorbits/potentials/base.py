@@ -31,17 +31,38 @@ __all__ = ["AbstractPotential"]
 _FOUR_PI_G = 4.0 * jnp.pi * units.G
 
 
+def _compiled(fn):
+    """``fn(self, *arrays)`` compiled once per (potential structure, argument shapes).
+
+    Evaluating op by op is very slow for potentials built from many
+    primitives (the incomplete gamma functions, interpolation tables);
+    compiling the public methods makes eager calls cheap. Arguments become
+    float64 arrays first so that Python scalars do not become static
+    (recompile-per-value) arguments; the potential's array leaves are traced,
+    so one compilation serves every parameter value.
+    """
+    jitted = eqx.filter_jit(fn)
+
+    @functools.wraps(fn)
+    def call(self, *args):
+        return jitted(self, *(jnp.asarray(a, dtype=float) for a in args))
+
+    return call
+
+
 def _quantity_io(*kinds: str, out: str | tuple[str, ...]):
     """Accept Quantities for the listed positional arguments; return Quantities if any was given."""
 
     def deco(fn):
+        compiled = _compiled(fn)
+
         @functools.wraps(fn)
         def wrapper(self, *args):
             if not any(isinstance(a, u.Quantity) for a in args):
-                return fn(self, *args)
+                return compiled(self, *args)
             names = fn.__code__.co_varnames[1 : 1 + len(args)]
             conv = [units.to_internal(a, k, n) for a, k, n in zip(args, kinds, names)]
-            res = fn(self, *conv)
+            res = compiled(self, *conv)
             if isinstance(out, tuple):
                 return tuple(units.to_quantity(r, k) for r, k in zip(res, out))
             return units.to_quantity(res, out)
@@ -86,6 +107,7 @@ class AbstractPotential(eqx.Module):
         dR, dz = jnp.vectorize(self._dphi)(jnp.asarray(R, float), jnp.asarray(z, float))
         return -dR, -dz
 
+    @_compiled
     def acceleration(self, xyz):
         """Cartesian acceleration -grad Phi (kpc/Myr^2) at positions ``xyz[..., 3]`` (kpc)."""
         xyz = jnp.asarray(xyz, float)
@@ -99,6 +121,7 @@ class AbstractPotential(eqx.Module):
 
         return jnp.vectorize(one, signature="(3)->(3)")(xyz)
 
+    @_compiled
     def potential_xyz(self, xyz):
         """Phi at Cartesian positions ``xyz[..., 3]`` (kpc), kpc^2/Myr^2."""
         xyz = jnp.asarray(xyz, float)

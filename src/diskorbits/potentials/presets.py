@@ -49,10 +49,13 @@ _BULGE_SHARE = 0.05
 _DISK_A, _DISK_B, _DISK_SHARE = 3.0, 0.28, 0.6
 _HALO_RS, _HALO_SHARE = 16.0, 0.35
 
-#: Range of the bulge table in units of the cut-off radius: by 20 r_c the
+#: Range of the bulge table in units of the cut-off radius. By 20 r_c the
 #: enclosed mass differs from the total by exp(-400), so the Kepler
-#: continuation beyond the table is exact.
-_BULGE_TABLE = (1e-6, 20.0)
+#: continuation beyond the table is exact; inside 5e-7 r_c (~1e-6 kpc) the
+#: power-law continuation is exact up to O((r/r_c)^2) ~ 1e-13. A range fixed
+#: in units of r_c keeps the node count, hence the compiled table builder,
+#: the same for every (ro, vo).
+_BULGE_TABLE = (5e-7, 20.0)
 
 
 def _velocity_kms(value, name):
@@ -141,7 +144,7 @@ def MWPotential2014(ro=MW2014_RO, vo=MW2014_VO, *, bulge="tabulated"):
     )
     if bulge == "tabulated":
         r_c = _BULGE_RC * scale
-        b_pot = b_pot.tabulated(_BULGE_TABLE[0], _BULGE_TABLE[1] * r_c)
+        b_pot = b_pot.tabulated(_BULGE_TABLE[0] * r_c, _BULGE_TABLE[1] * r_c)
     d_pot = normalised(
         MiyamotoNagaiPotential(1.0, _DISK_A * scale, _DISK_B * scale),
         _DISK_SHARE,

@@ -60,6 +60,26 @@ def _radial_function(potential):
     )
 
 
+@eqx.filter_jit
+def _node_table(potential, u, step):
+    """Node data ``(Phi, Phi_u, Phi_uu, increment)`` at the nodes ``u`` (compiled once per model type)."""
+    phi_r = _radial_function(potential)
+
+    def f(ui):
+        return phi_r(jnp.exp(ui))
+
+    def derivs(ui):
+        return jnp.stack([f(ui), jax.grad(f)(ui), jax.grad(jax.grad(f))(ui)])
+
+    nodes = jax.vmap(derivs)(u)
+    # Interval increments by Gauss-Legendre quadrature of dPhi/du: exact to
+    # round-off relative to the increment itself (error ~ step^12).
+    xg, wg = np.polynomial.legendre.leggauss(_N_GAUSS)
+    ug = u[:-1, None] + 0.5 * step * (1.0 + jnp.asarray(xg))[None, :]
+    dy = 0.5 * step * jnp.sum(jax.vmap(jax.vmap(jax.grad(f)))(ug) * wg, axis=1)
+    return jnp.concatenate([nodes, jnp.append(dy, 0.0)[:, None]], axis=1)
+
+
 class TabulatedSphericalPotential(AbstractSphericalPotential):
     """Spherical potential interpolated from a table in u = ln r.
 
@@ -137,7 +157,7 @@ class TabulatedSphericalPotential(AbstractSphericalPotential):
         TypeError
             If ``potential`` is not spherical.
         """
-        phi_r = _radial_function(potential)
+        _radial_function(potential)  # type check before any work
         r_min = _scalar(r_min, "length", "r_min")
         r_max = _scalar(r_max, "length", "r_max")
         if not r_max > r_min:
@@ -154,21 +174,8 @@ class TabulatedSphericalPotential(AbstractSphericalPotential):
         if n < 2:
             raise ValueError(f"'n' must be >= 2, got {n}")
         u = jnp.linspace(np.log(r_min), np.log(r_max), n)
-
-        def f(ui):
-            return phi_r(jnp.exp(ui))
-
-        def derivs(ui):
-            return jnp.stack([f(ui), jax.grad(f)(ui), jax.grad(jax.grad(f))(ui)])
-
-        nodes = jax.vmap(derivs)(u)
         step = span / (n - 1)
-        # Interval increments by Gauss-Legendre quadrature of dPhi/du: exact to
-        # round-off relative to the increment itself (error ~ step^12).
-        xg, wg = np.polynomial.legendre.leggauss(_N_GAUSS)
-        ug = u[:-1, None] + 0.5 * step * (1.0 + jnp.asarray(xg))[None, :]
-        dy = 0.5 * step * jnp.sum(jax.vmap(jax.vmap(jax.grad(f)))(ug) * wg, axis=1)
-        nodes = jnp.concatenate([nodes, jnp.append(dy, 0.0)[:, None]], axis=1)
+        nodes = _node_table(potential, u, jnp.asarray(step))
         return cls(np.log(r_min), step, nodes)
 
     # ---------------------------------------------------------------- properties

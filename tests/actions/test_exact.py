@@ -12,7 +12,7 @@ from scipy.optimize import brentq
 
 import diskorbits as do
 from diskorbits import units
-from diskorbits.actions.exact import ExactFlag, sos_actions
+from diskorbits.actions.exact import ExactFlag, sos_actions  # noqa: F401
 from diskorbits.potentials import AbstractPotential
 
 KMS = units.KMS
@@ -115,9 +115,9 @@ def test_mw_orbits_stable_between_halves():
 def test_misuse_raises():
     with pytest.raises(ValueError, match="min_crossings"):
         sos_actions(gala_like_mw(), 8.0, 0.1, 0.0, 0.2, 0.01, min_crossings=3)
-    assert ExactFlag.IRREGULAR & 2
 
 
+@pytest.mark.slow
 def test_reference_set_accuracy_of_default_fudge():
     """The default Stäckel-fudge focal distance meets the validated accuracy on the stored set."""
     actions = pytest.importorskip("diskorbits.actions")
@@ -136,10 +136,11 @@ def test_reference_set_accuracy_of_default_fudge():
     res = actions.compute_actions(pot, *args, method=actions.StaeckelFudge(delta=delta, jr_line="star"))
     eJR = np.abs(np.asarray(res.J_R) / ref["J_R"][good] - 1)
     eJz = np.abs(np.asarray(res.J_z) / ref["J_z"][good] - 1)
-    # measured (docs/validation/actions.md) with ~30% margin
+    # measured in docs/validation/actions.md (8.0e-4 / 8.9e-3 for J_R, 6.5e-4 / 3.4e-3
+    # for J_z, median / 95th percentile), with margin for changes in the fudge's quadrature
     assert np.percentile(eJR, 95) < PCT95_JR
     assert np.percentile(eJz, 95) < PCT95_JZ
     assert np.median(eJR) < MEDIAN_JR and np.median(eJz) < MEDIAN_JZ
 
 
-PCT95_JR, PCT95_JZ, MEDIAN_JR, MEDIAN_JZ = 0.02, 0.01, 0.003, 0.002  # updated from the validation run
+PCT95_JR, PCT95_JZ, MEDIAN_JR, MEDIAN_JZ = 0.012, 0.005, 1.5e-3, 1.0e-3

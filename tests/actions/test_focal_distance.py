@@ -183,3 +183,21 @@ def test_estimate_delta_dispatch(disk):
     np.testing.assert_array_equal(estimate_delta(disk, 8.0, z), estimate_delta_local(disk, 8.0, z))
     with pytest.raises(ValueError, match="unknown method"):
         estimate_delta(disk, 8.0, 0.3, method="nonsense")
+
+
+def test_orbit_median_in_staeckel_potential_is_exact():
+    pot = StaeckelTestPotential(m=1e11, c=0.5, delta=3.0)
+    kms = units.KMS
+    R, z = np.array([8.0, 5.0]), np.array([0.3, -0.1])
+    vR, vphi, vz = np.array([30.0, -20.0]) * kms, np.array([200.0, 180.0]) * kms, np.array([20.0, 10.0]) * kms
+    d = np.asarray(estimate_delta(pot, R, z, vR, vphi, vz, method="orbit-median"))
+    np.testing.assert_allclose(d, 3.0, rtol=1e-7)
+
+
+def test_orbit_methods_need_velocities(disk):
+    with pytest.raises(ValueError, match="needs the velocities"):
+        estimate_delta(disk, 8.0, 0.3, method="orbit-consistent")
+    with pytest.raises(ValueError, match="n_iter"):
+        from diskorbits.actions.focal_distance import estimate_delta_orbit_consistent
+
+        estimate_delta_orbit_consistent(disk, 8.0, 0.3, 0.0, 0.2, 0.01, n_iter=0)

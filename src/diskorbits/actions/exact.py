@@ -8,8 +8,8 @@ an axisymmetric potential the motion in the meridional plane (R, z) under
 
 lies on a 2-torus, and each action is (1 / 2 pi) times the line integral of
 p . dq around one of its fundamental cycles. Any closed curve on the torus in
-the same homology class gives the same integral, so (e.g. Binney & Tremaine
-2008, Sec. 3.5; Binney & McMillan 2016, MNRAS 456, 1982, for the same test):
+the same homology class gives the same integral (e.g. Binney & Tremaine 2008,
+Sec. 3.5), so:
 
 * J_R = (1 / 2 pi) * area of the invariant curve traced by the consequents
   (R, p_R) on the surface z = 0, p_z > 0 (there dz = 0 so p . dq = p_R dR);
@@ -21,15 +21,19 @@ advances theta_z by exactly 2 pi *on average* (the surface is a graph
 theta_z = g(theta_R) on the torus), so 2 pi / Omega_z is the long-time mean
 interval between upward crossings, and likewise 2 pi / Omega_R for the outward
 crossings of R = R_0. The intervals fluctuate quasi-periodically about their
-mean; a weighted Birkhoff average (Das, Sander, Saiki, Yorke, Yorke & Yorke
-2017, Nonlinearity 30, 4111) converges super-polynomially for such sequences,
-where a plain mean converges only as 1/N. Omega_phi is the weighted time
-average of L_z / R^2.
+mean; a weighted Birkhoff average (Das, Saiki, Sander & Yorke 2017,
+Nonlinearity 30, 4111) converges super-polynomially for such sequences,
+where a plain mean converges only as 1/N. Omega_phi is the Birkhoff-averaged
+azimuth advance per upward crossing divided by the averaged interval.
+
+Downward crossings of z = 0 lie on the same (R, p_R) curve (z -> -z symmetry)
+and inward crossings of R = R_0 on the same (z, p_z) curve after p_z -> -p_z
+(time reversal), so both directions are used for the areas.
 
 Numerics: a fixed-step 6th-order symplectic composition (Yoshida 1990, Phys.
 Lett. A 150, 262, solution A) of the leapfrog integrates all orbits at once
-(jitted, vmapped, float64). Crossings are detected in the step loop; each is
-then located to integrator precision by Newton iterations on a sub-step of
+(jitted, vmapped, float64) in chunks of steps; crossings are bracketed between
+stored steps on the host, then each is located to integrator precision by Newton iterations on a sub-step of
 the same integrator. Areas come from a periodic cubic spline of r^2(phi), with
 (r, phi) polar coordinates of the normalised consequents about their centroid.
 
@@ -76,10 +80,9 @@ class ExactFlag(enum.IntFlag):
     """Bit flags of :class:`ExactActions` (0 = fine)."""
 
     OK = 0
-    FEW_CROSSINGS = 1  #: fewer than 24 consequents on a section
+    FEW_CROSSINGS = 1  #: fewer than ``min_crossings`` (below 24: no actions) on a section
     IRREGULAR = 2  #: consequents not on one smooth closed curve (chaos, resonance, bad R_0)
     UNCONVERGED = 4  #: half-vs-half or even-vs-odd difference above ``tol``
-    BUFFER_FULL = 8  #: more crossings than ``max_crossings``; later ones dropped
     ENERGY = 16  #: relative energy oscillation above 1e-7
     NONFINITE = 32  #: non-finite input or energy
 
@@ -94,7 +97,8 @@ class ExactActions(eqx.Module):
     err_J_R, err_J_z, err_Omega_R, err_Omega_z : np.ndarray
         Relative convergence estimates (see module docstring).
     n_z, n_R : np.ndarray of int
-        Number of consequents on the z = 0 and R = R_0 sections.
+        Number of upward crossings of z = 0 and outward crossings of R = R_0
+        (each curve has about twice as many consequents).
     R_0 : np.ndarray, length (kpc)
         Radius of the J_z section.
     energy_error : np.ndarray

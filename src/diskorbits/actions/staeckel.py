@@ -91,7 +91,7 @@ _FD_STEP = 1e-2
 #: Roots closer than this (in u or v) are treated as a double root: no
 #: implicit-function gradient correction (it would divide by S' ~ 0).
 _DOUBLE_ROOT = 1e-9
-#: A turning point whose last relative Newton step (in sinh^2 u or sin^2 w) exceeded this is flagged.
+#: A turning point whose estimated relative error (in sinh^2 u or sin^2 w) exceeds this is flagged.
 _CONVERGED = 1e-9
 
 
@@ -122,7 +122,7 @@ def _newton(S, x0, x_neg, x_pos, n_steps):
     root (a star sitting exactly at a turning point). A Newton step that would
     leave the bracket is replaced by the false-position point of the bracket
     (Newton steps resume from there, so false position cannot stagnate).
-    Returns the root and the relative size of the last step (a convergence
+    Returns the root and an estimate of its relative error (a convergence
     diagnostic).
     """
 
@@ -140,7 +140,10 @@ def _newton(S, x0, x_neg, x_pos, n_steps):
         # f(neg) is unknown until a negative point has been evaluated: bisect then
         falsi = jnp.where((denom > 0.0) & jnp.isfinite(fneg), falsi, 0.5 * (neg + pos))
         new = jnp.where(ok, cand, falsi)
-        return neg, pos, fneg, fpos, new, jnp.abs(new - x) / jnp.maximum(jnp.abs(new), 1e-300)
+        step = jnp.abs(new - x) / jnp.maximum(jnp.abs(new), 1e-300)
+        # Error estimate of the returned point: quadratic convergence after a Newton
+        # step (factor 100 covers |y S''/2S'| of anharmonic orbits), else the step itself.
+        return neg, pos, fneg, fpos, new, jnp.where(ok, 100.0 * step * step, step)
 
     # f(x_neg) unknown (only its sign): -inf makes the first false-position point x_pos
     init = (x_neg, x_pos, -jnp.inf * jnp.ones_like(x0), jnp.zeros_like(x0), x0, jnp.zeros_like(x0))
@@ -188,8 +191,9 @@ def _pin(side, r, separated, args):
 def _pin_jvp(side, primals, tangents):
     r, separated, args = primals
     targs = tangents[2]
-    _, dS = jax.jvp(lambda a: _make_S(a)[side](r), (args,), (targs,))
-    S = _make_S(args)[side]
+    # r may be a vector of roots of the same S: one vmapped copy of the potential.
+    _, dS = jax.jvp(lambda a: jax.vmap(_make_S(a)[side])(r), (args,), (targs,))
+    S = jax.vmap(_make_S(args)[side])
     dSdr = jax.jvp(S, (r,), (jnp.ones_like(r),))[1]
     ok = separated & (dSdr != 0.0)
     return r, jnp.where(ok, -dS / jnp.where(ok, dSdr, 1.0), 0.0)
@@ -257,7 +261,7 @@ class StaeckelFudge(AbstractActionMethod):
     order: int = eqx.field(static=True)
     newton_steps: int = eqx.field(static=True)
 
-    def __init__(self, delta=None, jr_line: str = "star", order: int = 16, newton_steps: int = 6):
+    def __init__(self, delta=None, jr_line: str = "star", order: int = 16, newton_steps: int = 7):
         if delta is not None:
             if isinstance(delta, jax.Array):
                 delta = delta.astype(jnp.float64)  # may be a tracer: keep it traceable
@@ -327,10 +331,9 @@ class StaeckelFudge(AbstractActionMethod):
         yx = jax.lax.stop_gradient(shx) ** 2
         y_floor, y_ceil = _U_FLOOR**2 * yx, jnp.sinh(ux0 + _U_SPAN) ** 2
         d_lo, d_hi = _first_guesses(P_u, yx, Pu0 * yx)
-        y_min, st1 = _newton(P_u, jnp.clip(yx + d_lo, y_floor, yx), y_floor, yx, n)
         # The upper root can be far from the star (P_u need not be concave in y there),
         # so its quadratic guess is combined with a short vectorised scan outwards; Newton
-        # then starts from the innermost trial point with P < 0, i.e. from a tight bracket.
+        # then starts inside a tight bracket, from its false-position point.
         trial = jnp.concatenate([yx * jnp.asarray(_Y_SCAN), jnp.clip(yx + d_hi, yx, y_ceil)[None]])
         Pt = jax.vmap(P_u)(trial)
         outer = jnp.min(jnp.where(Pt < 0.0, trial, y_ceil))
@@ -338,10 +341,18 @@ class StaeckelFudge(AbstractActionMethod):
         inner = jnp.max(jnp.where(is_in, trial, yx))
         P_out = jnp.min(jnp.where(trial == outer, Pt, jnp.inf))
         P_in = jnp.maximum(jnp.max(jnp.where(is_in & (trial == inner), Pt, -jnp.inf)), Pu0 * yx)
-        # start from the secant (regula falsi) point of the bracket
         start = inner + P_in * (outer - inner) / jnp.where(P_in - P_out > 0.0, P_in - P_out, 1.0)
         start = jnp.where(jnp.isfinite(P_out) & (P_in - P_out > 0.0), start, outer)
-        y_max, st2 = _newton(P_u, start, outer, inner, n)
+        # both u roots in one vectorised iteration (one copy of the potential in the graph)
+        y_u, st_u = _newton(
+            jax.vmap(P_u),
+            jnp.stack([jnp.clip(yx + d_lo, y_floor, yx), start]),
+            jnp.stack([y_floor, outer]),
+            jnp.stack([yx, inner]),
+            n,
+        )
+        y_min, y_max = y_u[0], y_u[1]
+        st1 = st2 = jnp.max(st_u)
         yz = jnp.sin(wx0) ** 2
         yz_ceil = jnp.sin(_W_CEIL) ** 2
         _, d_z = _first_guesses(P_w, yz, Pv0 * (1.0 - yz))
@@ -356,13 +367,9 @@ class StaeckelFudge(AbstractActionMethod):
 
         h0 = 0.5 * (umax0 - umin0)
         # Differentiable roots: identity in value, implicit-function derivative.
-        umin = _pin(0, umin0, h0 > _DOUBLE_ROOT, args)
-        umax = _pin(0, umax0, h0 > _DOUBLE_ROOT, args)
-        A = _pin(1, A0, A0 > _DOUBLE_ROOT, args)
+        umin, umax = _pin(0, jnp.stack([umin0, umax0]), h0 > _DOUBLE_ROOT, args)
+        A = _pin(1, A0[None], A0 > _DOUBLE_ROOT, args)[0]
         m, h = 0.5 * (umax + umin), 0.5 * (umax - umin)
-        # The actions use roots without derivative (first-order insensitive); in the
-        # forward pass these are the same values, so XLA shares the node evaluations.
-        m0, h0, A0 = (jax.lax.stop_gradient(x) for x in (m, h, A))
 
         # ---------------------------------------------------------- nodes
         psi = (np.arange(M) + 0.5) * np.pi / M
@@ -370,23 +377,26 @@ class StaeckelFudge(AbstractActionMethod):
         chi = 0.5 * psi  # v-anomaly nodes on (0, pi/2): the v integrands have period pi in chi
         schi, cchi = jnp.asarray(np.sin(chi)), jnp.asarray(np.cos(chi))
 
-        # Actions: nodes from stop_gradient'ed roots (XLA merges the duplicate primal work).
-        Sj0 = jax.vmap(S_R)(m0 - h0 * cpsi)
-        Szj0 = jax.vmap(S_z)(A0 * schi)
-        sq = lambda s: jnp.sqrt(jnp.where(s > 0.0, s, 1.0)) * (s > 0.0)  # noqa: E731  (safe sqrt, zero grad at 0)
-        J_R = _SQRT2 * d / M * jnp.sum(sq(Sj0) * h0 * spsi)
-        J_z = _SQRT2 * d / M * jnp.sum(sq(Szj0) * A0 * cchi)
-
-        # Frequencies/angles: quotients Q = S / (distance to both turning points) on live nodes.
+        # One vectorised evaluation per side: quadrature nodes plus the finite-difference
+        # stencil for the Taylor coefficients (keeps the compiled graph small).
+        dl = _FD_STEP
         uj = m - h * cpsi
-        Sj = jax.vmap(S_R)(uj)
+        Su = jax.vmap(S_R)(jnp.concatenate([uj, m + dl * jnp.asarray([2.0, 1.0, 0.0, -1.0, -2.0])]))
+        Sj, (f2, f1, f0, fm1, fm2) = Su[:M], Su[M:]
+        wj = A * schi
+        Sw = jax.vmap(S_z)(jnp.concatenate([wj, dl * jnp.asarray([0.0, 1.0, 2.0])]))
+        Szj, (g0, g1, g2) = Sw[:M], Sw[M:]
+
+        # Actions (the roots' derivatives do not matter here: p vanishes at them).
+        sq = lambda s: jnp.sqrt(jnp.where(s > 0.0, s, 1.0)) * (s > 0.0)  # noqa: E731  (safe sqrt, zero grad at 0)
+        J_R = _SQRT2 * d / M * jnp.sum(sq(Sj) * h * spsi)
+        J_z = _SQRT2 * d / M * jnp.sum(sq(Szj) * A * cchi)
+
+        # Frequencies/angles: quotients Q = S / (distance to both turning points).
         small_u = h < _TAYLOR_BELOW
         h_s = jnp.where(small_u, 1.0, h)
         Q_dir = Sj / (h_s * h_s * spsi * spsi)
-        # Taylor coefficients of S about the centre m from a 5-point stencil
-        # (cheaper than nested autodiff, and smooth in the inputs).
-        dl = _FD_STEP
-        f2, f1, f0, fm1, fm2 = (S_R(m + k * dl) for k in (2.0, 1.0, 0.0, -1.0, -2.0))
+        # Taylor coefficients of S about the centre m from the 5-point stencil.
         S2 = (-f2 + 16.0 * f1 - 30.0 * f0 + 16.0 * fm1 - fm2) / (12.0 * dl**2)
         S3 = (f2 - 2.0 * f1 + 2.0 * fm1 - fm2) / (2.0 * dl**3)
         S4 = (f2 - 4.0 * f1 + 6.0 * f0 - 4.0 * fm1 + fm2) / dl**4
@@ -394,13 +404,10 @@ class StaeckelFudge(AbstractActionMethod):
         Q_tay = -0.5 * S2 - S3 / 6.0 * x - S4 / 24.0 * (x * x + h * h)
         Qu = jnp.maximum(jnp.where(small_u, Q_tay, Q_dir), 1e-300)
 
-        wj = A * schi
-        Szj = jax.vmap(S_z)(wj)
         small_v = A < _TAYLOR_BELOW
         A_s = jnp.where(small_v, 1.0, A)
         Qz_dir = Szj / (A_s * A_s * cchi * cchi)
-        # S_z is even in w: S(w) = g0 + g2 w^2/2 + g4 w^4/24 + O(w^6) from S(0), S(dl), S(2 dl).
-        g0, g1, g2 = (S_z(jnp.asarray(k * dl)) for k in (0.0, 1.0, 2.0))
+        # S_z is even in w: S(w) = g0 + S_2 w^2/2 + S_4 w^4/24 + O(w^6) from S(0), S(dl), S(2 dl).
         a, b = g1 - g0, g2 - g0
         S2z = (16.0 * a - b) / (6.0 * dl**2)
         S4z = 2.0 * (b - 4.0 * a) / dl**4

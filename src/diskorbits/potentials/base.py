@@ -21,6 +21,7 @@ import astropy.units as u
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optimistix as optx
 
 from .. import _config  # noqa: F401  (float64)
@@ -29,6 +30,19 @@ from .. import units
 __all__ = ["AbstractPotential"]
 
 _FOUR_PI_G = 4.0 * jnp.pi * units.G
+
+
+# Output kinds that have no entry in units.py.
+_EXTRA_OUT_UNITS = {
+    "acceleration": units.VELOCITY / units.TIME,
+    "density": units.MASS / units.LENGTH**3,
+}
+
+
+def _to_quantity(value, kind):
+    if kind in _EXTRA_OUT_UNITS:
+        return np.asarray(value, dtype=np.float64) * _EXTRA_OUT_UNITS[kind]
+    return units.to_quantity(value, kind)
 
 
 def _compiled(fn):
@@ -64,8 +78,8 @@ def _quantity_io(*kinds: str, out: str | tuple[str, ...]):
             conv = [units.to_internal(a, k, n) for a, k, n in zip(args, kinds, names)]
             res = compiled(self, *conv)
             if isinstance(out, tuple):
-                return tuple(units.to_quantity(r, k) for r, k in zip(res, out))
-            return units.to_quantity(res, out)
+                return tuple(_to_quantity(r, k) for r, k in zip(res, out))
+            return _to_quantity(res, out)
 
         return wrapper
 
@@ -101,9 +115,9 @@ class AbstractPotential(eqx.Module):
         """Phi(R, z) in kpc^2/Myr^2."""
         return jnp.vectorize(self._phi)(jnp.asarray(R, float), jnp.asarray(z, float))
 
-    @_quantity_io("length", "length", out=("velocity", "velocity"))
+    @_quantity_io("length", "length", out=("acceleration", "acceleration"))
     def force(self, R, z):
-        """Specific force (F_R, F_z) = -grad Phi in kpc/Myr^2 (returned with velocity/Myr semantics)."""
+        """Specific force (F_R, F_z) = -grad Phi in kpc/Myr^2 (Quantities in kpc/Myr^2 if Quantities given)."""
         dR, dz = jnp.vectorize(self._dphi)(jnp.asarray(R, float), jnp.asarray(z, float))
         return -dR, -dz
 
@@ -127,9 +141,9 @@ class AbstractPotential(eqx.Module):
         xyz = jnp.asarray(xyz, float)
         return self.potential(jnp.hypot(xyz[..., 0], xyz[..., 1]), xyz[..., 2])
 
-    @_quantity_io("length", "length", out="dimensionless")
+    @_quantity_io("length", "length", out="density")
     def density(self, R, z):
-        """Mass density from Poisson's equation, Msun/kpc^3 (returned unitless if Quantity given)."""
+        """Mass density from Poisson's equation, Msun/kpc^3 (a Quantity in Msun/kpc^3 if Quantities given)."""
 
         def one(R, z):
             (pRR, _), (_, pzz) = self._hess(R, z)

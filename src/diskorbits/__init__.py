@@ -1,27 +1,91 @@
 """diskorbits: orbital dynamics of stars in galactic disks.
 
 Internal units are kpc, Myr and Msun (see :mod:`diskorbits.units`); JAX runs
-in float64 as soon as the package is imported.
+in float64 as soon as the package is imported. The public surface is:
+
+* potentials: :class:`MWPotential2014`, :class:`MilkyWayPotential` and the
+  components they are built from (:mod:`diskorbits.potentials`);
+* frames: observed <-> Galactocentric with :data:`FRANKEL2020` / :data:`PW2021`
+  solar parameters (:mod:`diskorbits.frames`);
+* orbits: :func:`integrate_orbits` (:mod:`diskorbits.orbits`);
+* actions: :func:`compute_actions` with :class:`StaeckelFudge` or
+  :class:`Epicycle` (:mod:`diskorbits.actions`);
+* catalogues and fan-out: :func:`read_catalogue`, :func:`write_table`,
+  :class:`Executor` (:mod:`diskorbits.io`, :mod:`diskorbits.parallel`).
 """
 
 from . import _config  # noqa: F401  (enables float64 before any array is made)
-from . import units
+from . import actions, frames, io, orbits, parallel, potentials, units
+from .actions import ActionFlag, ActionResult, Epicycle, StaeckelFudge, compute_actions
+from .frames import (
+    FRANKEL2020,
+    PW2021,
+    SolarParameters,
+    cartesian_to_cylindrical,
+    cylindrical_to_cartesian,
+    galactocentric_to_observed,
+    observed_to_cylindrical,
+    observed_to_galactocentric,
+)
+from .io import read_catalogue, write_table
+from .orbits import Adaptive, Leapfrog, Orbits, integrate_orbits
+from .parallel import Executor
 from .potentials import (
     AbstractPotential,
     CompositePotential,
     HernquistPotential,
+    MilkyWayPotential,
     MiyamotoNagaiPotential,
+    MWPotential2014,
     NFWPotential,
+    PowerLawCutoffPotential,
+    TabulatedSphericalPotential,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    # subpackages
+    "actions",
+    "frames",
+    "io",
+    "orbits",
+    "parallel",
+    "potentials",
     "units",
+    # potentials
     "AbstractPotential",
     "CompositePotential",
     "HernquistPotential",
     "MiyamotoNagaiPotential",
     "NFWPotential",
+    "PowerLawCutoffPotential",
+    "TabulatedSphericalPotential",
+    "MWPotential2014",
+    "MilkyWayPotential",
+    # frames
+    "SolarParameters",
+    "FRANKEL2020",
+    "PW2021",
+    "observed_to_galactocentric",
+    "galactocentric_to_observed",
+    "observed_to_cylindrical",
+    "cartesian_to_cylindrical",
+    "cylindrical_to_cartesian",
+    # orbits
+    "integrate_orbits",
+    "Orbits",
+    "Leapfrog",
+    "Adaptive",
+    # actions
+    "compute_actions",
+    "StaeckelFudge",
+    "Epicycle",
+    "ActionResult",
+    "ActionFlag",
+    # catalogues, fan-out
+    "read_catalogue",
+    "write_table",
+    "Executor",
     "__version__",
 ]

@@ -12,7 +12,7 @@ from scipy.optimize import brentq
 
 import diskorbits as do
 from diskorbits import units
-from diskorbits.actions.exact import ExactFlag, sos_actions  # noqa: F401
+from diskorbits.actions.exact import sos_actions
 from diskorbits.potentials import AbstractPotential
 
 KMS = units.KMS

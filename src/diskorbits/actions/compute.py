@@ -22,7 +22,7 @@ __all__ = ["compute_actions", "ActionWarning"]
 #: size (so repeated calls with different N reuse a handful of compilations)
 #: and longer inputs are processed in chunks of this size.
 CHUNK: int = 32768
-_MIN_PAD: int = 64
+_MIN_PAD: int = 1024
 
 
 class ActionWarning(UserWarning):

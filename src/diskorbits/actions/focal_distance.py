@@ -122,9 +122,9 @@ def estimate_delta_local(potential, R, z):
     >>> import diskorbits as do
     >>> from diskorbits.actions.focal_distance import estimate_delta_local
     >>> mn = do.MiyamotoNagaiPotential(6.8e10, 3.0, 0.28)
-    >>> d = estimate_delta_local(mn, 8.0, 0.0)
-    >>> bool(0.5 < float(d) < 5.0)
-    True
+    >>> d = estimate_delta_local(mn, 8.0, [0.0, 1e-3, 0.5])   # finite in the plane
+    >>> [round(float(x), 4) for x in d]
+    [5.7125, 5.7124, 3.8131]
     """
     return _estimate_delta_local_jit(potential, jnp.asarray(R, float), jnp.asarray(z, float))
 
@@ -255,6 +255,10 @@ def estimate_delta(potential, R, z, v_R=None, v_phi=None, v_z=None, *, method: s
         (:func:`estimate_delta_orbit_consistent`).
         ``"orbit-median"``: median of the local estimate along a short orbit
         integration (:func:`estimate_delta_orbit`; Price-Whelan et al. 2021).
+
+        With ``jr_line="star"`` in the fudge, ``"orbit-consistent"`` gives J_R and
+        J_z within 1% at the 95th percentile of disk orbits in MWPotential2014
+        (``"local"``: 1.9% for J_R); see ``docs/validation/actions.md``.
 
     Returns
     -------

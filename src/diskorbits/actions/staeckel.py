@@ -27,9 +27,10 @@ inverting the Jacobian dJ/d(E, L_z, I3).
 
 Numerics (all fixed-count, so the code vectorises on CPU and GPU):
 
-* Turning points: a vectorised scan of trial points moving away from the
-  star brackets each root, then a fixed number of safeguarded Newton steps
-  (bisection when Newton would leave the bracket) converges it.
+* Turning points: solved in y = sinh^2 u and y = sin^2(pi/2 - v), where
+  p^2 y is nearly quadratic; a local quadratic model gives first guesses, a
+  short vectorised scan brackets u_max, then a fixed number of safeguarded
+  Newton steps (false position when Newton would leave the bracket).
 * Quadrature: anomaly substitutions u = m - h cos(psi) and
   v = pi/2 - A sin(chi) remove the square-root endpoint behaviour, and make
   every integrand a smooth even periodic function of the anomaly. The
@@ -78,6 +79,11 @@ _Y_SCAN = np.array([1.05, 1.15, 1.3, 1.6, 2.0, 3.0, 5.0, 10.0, 30.0])
 _U_FLOOR = 1e-8
 #: Upper limit of the v-amplitude search, just short of the axis (S_z -> -inf there).
 _W_CEIL = 0.5 * np.pi * (1.0 - 1e-9)
+
+#: Relative width (in sinh^2 u) of the radial oscillation below which the turning
+#: points come from the local harmonic model (root error ~ width^2 <~ 1e-6 relative;
+#: such orbits have J_R < ~1e-6 of a typical disk J_R).
+_COLD = 1e-3
 
 #: Below this half-width of the oscillation in u (or amplitude in v), the
 #: quotient Q = S / ((u - u_min)(u_max - u)) is taken from its Taylor series
@@ -140,7 +146,10 @@ def _newton(S, x0, x_neg, x_pos, n_steps):
         # f(neg) is unknown until a negative point has been evaluated: bisect then
         falsi = jnp.where((denom > 0.0) & jnp.isfinite(fneg), falsi, 0.5 * (neg + pos))
         new = jnp.where(ok, cand, falsi)
-        step = jnp.abs(new - x) / jnp.maximum(jnp.abs(new), 1e-300)
+        # relative to the root, floored at y = 1e-6: below that (z_max < ~1e-3 Delta) the
+        # root is limited by rounding in S (p_v^2 ~ 1e-12 of the potential), not by
+        # Newton; an absolute error 1e-15 in sin^2 w is then still < 1e-6 of J_z
+        step = jnp.abs(new - x) / jnp.maximum(jnp.abs(new), 1e-6)
         # Error estimate of the returned point: quadratic convergence after a Newton
         # step (factor 100 covers |y S''/2S'| of anharmonic orbits), else the step itself.
         return neg, pos, fneg, fpos, new, jnp.where(ok, 100.0 * step * step, step)
@@ -230,7 +239,8 @@ class StaeckelFudge(AbstractActionMethod):
         Identical for stars at z = 0.
     order : int
         Quadrature nodes per anomaly integral (midpoint rule on the
-        anomaly, spectrally convergent); 16 converges disk orbits to ~1e-9.
+        anomaly, spectrally convergent); 16 gives disk-orbit actions to
+        ~1e-9 (J_z of vertically hot orbits to ~1e-6; 24 to ~3e-8).
     newton_steps : int
         Safeguarded Newton steps per turning point after the bracket scan.
 
@@ -351,18 +361,27 @@ class StaeckelFudge(AbstractActionMethod):
             jnp.stack([yx, inner]),
             n,
         )
-        y_min, y_max = y_u[0], y_u[1]
-        st1 = st2 = jnp.max(st_u)
+        # Near-circular orbits: the roots approach a double root, where Newton slows to
+        # halving; there the harmonic model is exact to O(width^2) and is used instead.
+        cold = (d_hi - d_lo) < _COLD * yx
+        y_min = jnp.where(cold, yx + d_lo, y_u[0])
+        y_max = jnp.where(cold, yx + d_hi, y_u[1])
+        st1 = st2 = jnp.where(cold, 0.0, jnp.max(st_u))
         yz = jnp.sin(wx0) ** 2
         yz_ceil = jnp.sin(_W_CEIL) ** 2
-        _, d_z = _first_guesses(P_w, yz, Pv0 * (1.0 - yz))
-        y_A, st3 = _newton(P_w, jnp.clip(yz + d_z, yz, yz_ceil), yz_ceil, yz, n)
+        # sqrt(y) has an infinite derivative at y = 0 (z = 0), so the quadratic model is
+        # not used for stars in the plane: there the root is simple in y, P_w is close to
+        # linear, and Newton from y = 1e-8 (either side of the root) converges at once.
+        _, d_z = _first_guesses(P_w, jnp.maximum(yz, 1e-10), Pv0 * (1.0 - yz))
+        z_start = jnp.where(yz < 1e-10, 1e-8, jnp.clip(yz + d_z, yz, yz_ceil))
+        y_A, st3 = _newton(P_w, z_start, yz_ceil, yz, n)
         umin0 = jnp.minimum(jnp.arcsinh(jnp.sqrt(y_min)), ux0)
         umax0 = jnp.maximum(jnp.arcsinh(jnp.sqrt(y_max)), ux0)
         A0 = jnp.maximum(jnp.arcsin(jnp.sqrt(y_A)), wx0)
         # A star in the plane with no vertical momentum is exactly planar: J_z = 0 exactly.
         A0 = jnp.where((Pv0 == 0.0) & (wx0 == 0.0), 0.0, A0)
-        converged = jnp.maximum(jnp.maximum(st1, st2), st3) < _CONVERGED
+        planar = (Pv0 == 0.0) & (wx0 == 0.0)
+        converged = (jnp.maximum(st1, st2) < _CONVERGED) & (planar | (st3 < _CONVERGED))
         flag = jnp.where(converged, 0, int(ActionFlag.NOT_CONVERGED)).astype(jnp.int32)
 
         h0 = 0.5 * (umax0 - umin0)

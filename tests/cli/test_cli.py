@@ -1,6 +1,7 @@
 """The CLI on the real survey files, through typer's CliRunner."""
 
 import json
+import os
 from pathlib import Path
 
 import astropy.coordinates as coord
@@ -15,7 +16,8 @@ from diskorbits.cli import actions as cli_actions
 from diskorbits.cli import app
 from diskorbits.io import read_table
 
-DATA = Path("/work/shared/data")
+# shared/ sits beside the checkout (as in CI); DISKORBITS_SHARED_DATA overrides it
+DATA = Path(os.environ.get("DISKORBITS_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 KEPLER = DATA / "kepler_apogee_miglio2021.fit"
 APOGEE = DATA / "Montalban2021_X_APOGEE_DR17.fits"
 

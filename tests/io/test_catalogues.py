@@ -1,6 +1,7 @@
-"""Catalogue readers on the real survey files in /work/shared/data."""
+"""Catalogue readers on the real survey files in shared/data beside the checkout."""
 
 import warnings
+import os
 from pathlib import Path
 
 import astropy.coordinates as coord
@@ -21,7 +22,8 @@ from diskorbits.io import (
     write_table,
 )
 
-DATA = Path("/work/shared/data")
+# shared/ sits beside the checkout (as in CI); DISKORBITS_SHARED_DATA overrides it
+DATA = Path(os.environ.get("DISKORBITS_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 KEPLER = DATA / "kepler_apogee_miglio2021.fit"
 APOGEE = DATA / "Montalban2021_X_APOGEE_DR17.fits"
 COROT = DATA / "corot_apogee_anders2017.fit"

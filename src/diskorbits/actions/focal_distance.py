@@ -222,20 +222,52 @@ def estimate_delta_orbit_consistent(
     -------
     Delta : jax.Array, length (kpc)
     """
-    from . import StaeckelFudge, compute_actions
-
     if n_iter < 1:
         raise ValueError(f"'n_iter' must be >= 1, got {n_iter!r}")
-    args = [jnp.asarray(a, float) for a in (R, z, v_R, v_phi, v_z)]
-    delta = estimate_delta_local(potential, args[0], args[1])
+    args = jnp.broadcast_arrays(*[jnp.asarray(a, float) for a in (R, z, v_R, v_phi, v_z)])
+    shape = args[0].shape
+    flat = [a.reshape(-1) for a in args]
+    out = _orbit_consistent_jit(potential, *flat, int(n_iter), float(z_frac), jr_line)
+    return out.reshape(shape)
+
+
+def _orbit_consistent_core(
+    potential, R, z, v_R, v_phi, v_z, *, n_iter: int = 1, z_frac: float = ORBIT_CONSISTENT_ZFRAC,
+    jr_line: str = "star", newton_steps: int = 7,
+):
+    """:func:`estimate_delta_orbit_consistent` on 1-D arrays (jittable, differentiable).
+
+    The first pass needs only the orbit's extent, i.e. the turning points of the
+    fudge (``StaeckelFudge._extent``): no quadratures, angles or frequencies.
+    Stars the fudge cannot treat (non-finite, on the axis, unbound, unconverged)
+    keep their local Delta.
+    """
+    from .staeckel import StaeckelFudge
+
+    method = StaeckelFudge(None, jr_line=jr_line, newton_steps=newton_steps)
+    local = jax.vmap(lambda r, zz: _delta_local_one(potential, r, zz))
+    delta = local(R, z)
+    E = jax.vmap(potential._phi)(R, z) + 0.5 * (v_R * v_R + v_phi * v_phi + v_z * v_z)
+    ok = (R > 0.0) & (R * v_phi != 0.0) & (E < 0.0) & jnp.isfinite(E) & jnp.isfinite(delta)
+    for a in (z, v_R, v_phi, v_z):
+        ok = ok & jnp.isfinite(a)
+    # a harmless stand-in star for the others (double-where: no NaN in values or gradients)
+    R8 = jnp.asarray(8.0)
+    vc = jnp.sqrt(R8 * jax.lax.stop_gradient(potential._dphi(R8, 0.0)[0]))
+    sub = lambda x, x0: jnp.where(ok, x, x0)  # noqa: E731
+    star = (sub(R, 8.0), sub(z, 0.1), sub(v_R, 0.1 * vc), sub(v_phi, vc), sub(v_z, 0.05 * vc))
+    extent = jax.vmap(lambda d, *a: method._extent(potential, d, *a))
     for _ in range(n_iter):
-        res = compute_actions(potential, *args, method=StaeckelFudge(delta=delta, jr_line=jr_line))
-        Rc = 0.5 * (res.r_peri + res.r_apo)
-        zc = z_frac * res.z_max
-        new = estimate_delta_local(potential, Rc, zc)
+        (r_peri, r_apo, z_max), flag = extent(sub(delta, 1.0), *star)
+        new = local(0.5 * (r_peri + r_apo), z_frac * z_max)
         # keep the previous value where the pass failed (flagged star, NaN extent)
-        delta = jnp.where(jnp.isfinite(new) & (res.flag == 0), new, delta)
+        delta = jnp.where(ok & jnp.isfinite(new) & (flag == 0), new, delta)
     return delta
+
+
+@eqx.filter_jit
+def _orbit_consistent_jit(potential, R, z, v_R, v_phi, v_z, n_iter, z_frac, jr_line):
+    return _orbit_consistent_core(potential, R, z, v_R, v_phi, v_z, n_iter=n_iter, z_frac=z_frac, jr_line=jr_line)
 
 
 def estimate_delta(potential, R, z, v_R=None, v_phi=None, v_z=None, *, method: str = "local"):

@@ -67,6 +67,12 @@ from .result import ActionFlag
 
 __all__ = ["StaeckelFudge"]
 
+#: Focal-distance strategies selectable by name (``StaeckelFudge(delta="local")``, ...).
+DELTA_METHODS = ("orbit-consistent", "local", "orbit-median")
+#: The strategy of ``StaeckelFudge()`` (delta=None): the most accurate one that needs no orbit
+#: integration (J_R, J_z within 1% at the 95th percentile, docs/validation/actions.md).
+DEFAULT_DELTA = "orbit-consistent"
+
 _SQRT2 = float(np.sqrt(2.0))
 _TWO_PI = 2.0 * np.pi
 
@@ -220,6 +226,14 @@ def _partial_weights(psi, n):
     return (psi + 2.0 * C @ (jnp.sin(k * psi) / k)) / n
 
 
+def _extent_of(d, umin, umax, A):
+    """Pericentre radius, apocentre radius and maximum height (galpy's definitions) from the roots."""
+    r_peri = d * jnp.sinh(umin)
+    R_apo = d * jnp.sinh(umax) * jnp.cos(A)
+    z_max = d * jnp.cosh(umax) * jnp.sin(A)
+    return r_peri, jnp.sqrt(R_apo * R_apo + z_max * z_max), z_max
+
+
 class StaeckelFudge(AbstractActionMethod):
     """Stäckel fudge of Binney (2012) with a per-star or fixed focal distance.
 
@@ -267,12 +281,17 @@ class StaeckelFudge(AbstractActionMethod):
     uses_delta: ClassVar[bool] = True
 
     delta: jax.Array | None
+    delta_method: str = eqx.field(static=True)
     jr_line: str = eqx.field(static=True)
     order: int = eqx.field(static=True)
     newton_steps: int = eqx.field(static=True)
 
     def __init__(self, delta=None, jr_line: str = "star", order: int = 16, newton_steps: int = 7):
-        if delta is not None:
+        if delta is None or isinstance(delta, str):
+            self.delta_method = DEFAULT_DELTA if delta is None else delta
+            delta = None
+        else:
+            self.delta_method = "fixed"
             if isinstance(delta, jax.Array):
                 delta = delta.astype(jnp.float64)  # may be a tracer: keep it traceable
             else:
@@ -283,6 +302,8 @@ class StaeckelFudge(AbstractActionMethod):
         self.newton_steps = int(newton_steps)
 
     def __check_init__(self):
+        if self.delta_method not in ("fixed", *DELTA_METHODS):
+            raise ValueError(f"delta must be a length, an array or one of {DELTA_METHODS}, got {self.delta_method!r}")
         if self.jr_line not in ("star", "midplane"):
             raise ValueError(f"jr_line must be 'star' or 'midplane', got {self.jr_line!r}")
         if self.order < 4:
@@ -298,14 +319,18 @@ class StaeckelFudge(AbstractActionMethod):
         return StaeckelFudge(None, self.jr_line, self.order, self.newton_steps)
 
     def _deltas(self, potential, R, z, v_R, v_phi, v_z):
-        from .focal_distance import estimate_delta
+        from .focal_distance import _orbit_consistent_core, estimate_delta
 
-        return estimate_delta(potential, R, z)
+        if self.delta_method == "orbit-consistent":
+            # roots-only first pass (no quadratures), J_R line as for the actions
+            return _orbit_consistent_core(potential, R, z, v_R, v_phi, v_z, jr_line=self.jr_line,
+                                          newton_steps=self.newton_steps)
+        return estimate_delta(potential, R, z, v_R, v_phi, v_z, method=self.delta_method)
 
     # ------------------------------------------------------------------ one star
-    def _star(self, potential, delta, R, z, v_R, v_phi, v_z, phi):
+    def _setup(self, potential, delta, R, z, v_R, v_phi, v_z):
+        """The star's spheroidal coordinates, momenta and separated momentum functions."""
         d = delta
-        M = self.order
         Lz = R * v_phi
         E = potential._phi(R, z) + 0.5 * (v_R * v_R + v_phi * v_phi + v_z * v_z)
         shx, chx, svx, cvx = spheroidal_parts(R, z, d)
@@ -322,12 +347,13 @@ class StaeckelFudge(AbstractActionMethod):
             s0, c0 = jnp.ones_like(svx), jnp.zeros_like(cvx)
         else:
             s0, c0 = svx, cvx
-
         args = (potential, E, L2, Pu, Pv, d, shx, chx, ux, wx, s0, c0)
-        S_R, S_z = _make_S(args)
-        S_R0, S_z0 = _make_S(_stop(args))
+        return dict(Lz=Lz, ux=ux, wx_signed=wx_signed, wx=wx, p_u=p_u, p_v=p_v, args=args)
 
-        # ---------------------------------------------------------- turning points
+    def _turning_points(self, args):
+        """Turning points (u_min, u_max, w amplitude A) on stop_gradient'ed inputs, and the flag."""
+        _, _, _, Pu, Pv, _, shx, _, ux, wx, _, _ = args
+        S_R0, S_z0 = _make_S(_stop(args))
         # Solved in y = sinh^2 u and y = sin^2 w, where S y and S_z (1 - y) are close to
         # quadratic polynomials (exactly so for a Stäckel potential with constant U, V):
         # the local quadratic model then gives first guesses within a few Newton steps,
@@ -383,6 +409,24 @@ class StaeckelFudge(AbstractActionMethod):
         planar = (Pv0 == 0.0) & (wx0 == 0.0)
         converged = (jnp.maximum(st1, st2) < _CONVERGED) & (planar | (st3 < _CONVERGED))
         flag = jnp.where(converged, 0, int(ActionFlag.NOT_CONVERGED)).astype(jnp.int32)
+        return umin0, umax0, A0, flag
+
+    def _extent(self, potential, delta, R, z, v_R, v_phi, v_z):
+        """Roots only: (r_peri, r_apo, z_max) in galpy's definitions, and the flag (no quadratures)."""
+        st = self._setup(potential, delta, R, z, v_R, v_phi, v_z)
+        args = st["args"]
+        umin0, umax0, A0, flag = self._turning_points(args)
+        umin, umax = _pin(0, jnp.stack([umin0, umax0]), 0.5 * (umax0 - umin0) > _DOUBLE_ROOT, args)
+        A = _pin(1, A0[None], A0 > _DOUBLE_ROOT, args)[0]
+        return _extent_of(delta, umin, umax, A), flag
+
+    def _star(self, potential, delta, R, z, v_R, v_phi, v_z, phi):
+        d = delta
+        M = self.order
+        st = self._setup(potential, delta, R, z, v_R, v_phi, v_z)
+        Lz, ux, wx_signed, p_u, p_v, args = (st[k] for k in ("Lz", "ux", "wx_signed", "p_u", "p_v", "args"))
+        S_R, S_z = _make_S(args)
+        umin0, umax0, A0, flag = self._turning_points(args)
 
         h0 = 0.5 * (umax0 - umin0)
         # Differentiable roots: identity in value, implicit-function derivative.
@@ -475,11 +519,7 @@ class StaeckelFudge(AbstractActionMethod):
         theta_z = jnp.mod(Omega_z * dE + dI3dJz * dI, _TWO_PI)
         theta_phi = jnp.mod(phi + dL + Omega_phi * dE + dI3dLz * dI, _TWO_PI)
 
-        # ---------------------------------------------------------- orbit extent (galpy's definitions)
-        r_peri = d * jnp.sinh(umin)
-        R_apo = d * jnp.sinh(umax) * jnp.cos(A)
-        z_max = d * jnp.cosh(umax) * jnp.sin(A)
-        r_apo = jnp.sqrt(R_apo * R_apo + z_max * z_max)
+        r_peri, r_apo, z_max = _extent_of(d, umin, umax, A)
         ecc = (r_apo - r_peri) / (r_apo + r_peri)
 
         out = dict(

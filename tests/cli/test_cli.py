@@ -148,3 +148,22 @@ def test_real_presets_if_available(tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["potential"] == "milkyway"
+
+
+def test_scheduler_option_runs_chunks_on_dask(tmp_path, stand_in):
+    """--scheduler sends the catalogue's chunks to a Dask cluster; the table equals the local run's."""
+    distributed = pytest.importorskip("distributed")
+    local = tmp_path / "local.fits"
+    res = runner.invoke(app, ["actions", str(KEPLER), "-o", str(local), "--method", "epicycle", "--chunk-size", "1000", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        out = tmp_path / "dask.fits"
+        res = runner.invoke(
+            app,
+            ["actions", str(KEPLER), "-o", str(out), "--method", "epicycle", "--chunk-size", "1000",
+             "--scheduler", cluster.scheduler_address, "--no-progress", "--json"],
+        )
+        assert res.exit_code == 0, res.output
+    a, b = read_table(local), read_table(out)
+    for k in ("J_R", "J_z", "theta_z", "Omega_R", "flag"):
+        np.testing.assert_array_equal(np.asarray(a[k]), np.asarray(b[k]))

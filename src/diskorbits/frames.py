@@ -453,6 +453,18 @@ def observed_to_galactocentric(
     return _icrs_to_gc(ra_, dec_, d, mu_a, mu_d, vr, sun)
 
 
+def _cartesian_internal(x, y, z, v_x, v_y, v_z):
+    """Positions (kpc) and velocities (kpc/Myr) in internal units, Quantities converted."""
+    return [
+        _scalar(v, kind, name)
+        for v, kind, name in zip(
+            (x, y, z, v_x, v_y, v_z),
+            ("length",) * 3 + ("velocity",) * 3,
+            ("x", "y", "z", "v_x", "v_y", "v_z"),
+        )
+    ]
+
+
 def galactocentric_to_observed(x, y, z, v_x, v_y, v_z, *, sun: SolarParameters = PW2021) -> ObservedCoordinates:
     """Galactocentric Cartesian phase space -> heliocentric ICRS observables.
 
@@ -470,14 +482,7 @@ def galactocentric_to_observed(x, y, z, v_x, v_y, v_z, *, sun: SolarParameters =
         ra in [0, 360) and dec [deg], distance [kpc], pmra (mu_alpha*) and
         pmdec [mas/yr], rv [km/s].
     """
-    args = [
-        _scalar(v, kind, name)
-        for v, kind, name in zip(
-            (x, y, z, v_x, v_y, v_z),
-            ("length",) * 3 + ("velocity",) * 3,
-            ("x", "y", "z", "v_x", "v_y", "v_z"),
-        )
-    ]
+    args = _cartesian_internal(x, y, z, v_x, v_y, v_z)
     ra, dec, d, mu_a, mu_d, vr = _gc_to_icrs(*args, sun)
     return ObservedCoordinates(ra / _DEG, dec / _DEG, d, mu_a / MASYR_RADMYR, mu_d / MASYR_RADMYR, vr / units.KMS)
 
@@ -490,14 +495,7 @@ def cartesian_to_cylindrical(x, y, z, v_x, v_y, v_z) -> CylindricalCoordinates:
     ``L_z = R v_phi > 0``. Units follow the inputs (internal: kpc, kpc/Myr);
     Quantities are converted to internal units. ``phi`` is in (-pi, pi].
     """
-    args = [
-        _scalar(v, kind, name)
-        for v, kind, name in zip(
-            (x, y, z, v_x, v_y, v_z),
-            ("length",) * 3 + ("velocity",) * 3,
-            ("x", "y", "z", "v_x", "v_y", "v_z"),
-        )
-    ]
+    args = _cartesian_internal(x, y, z, v_x, v_y, v_z)
     return _cart_to_cyl(*args)
 
 

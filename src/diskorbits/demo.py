@@ -85,7 +85,7 @@ def _figures(table, outdir: Path) -> list[Path]:
 
 def run_demo(output: str | Path = "demo-output", data: str | Path | None = None, *, workers: int = 1, progress=None) -> dict:
     """Run the demo; returns a JSON-able summary and writes files to ``output``."""
-    from .cli.actions import run_actions
+    from .catalogue_actions import run_actions
     from astropy.table import Table
 
     outdir = Path(output)

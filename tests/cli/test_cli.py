@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import diskorbits as do
 from diskorbits import frames
-from diskorbits.cli import actions as cli_actions
+from diskorbits import catalogue_actions as cli_actions
 from diskorbits.cli import app
 from diskorbits.io import read_table
 

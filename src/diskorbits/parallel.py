@@ -94,7 +94,8 @@ class Executor:
             progress.start(len(chunks), description)
             if not chunks:
                 return []
-            if self.backend == "serial":
+            # one chunk: spawning a process would only add start-up and compile time
+            if self.backend == "serial" or (self.backend == "processes" and len(chunks) == 1):
                 out = []
                 for c in chunks:
                     out.append(fn(c))

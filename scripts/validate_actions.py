@@ -99,7 +99,9 @@ def variants(pot):
     median = lambda *a: estimate_delta_orbit(pot, *a)  # noqa: E731
     cons = lambda *a: estimate_delta_orbit_consistent(pot, *a)  # noqa: E731
     cons2 = lambda *a: estimate_delta_orbit_consistent(pot, *a, n_iter=2)  # noqa: E731
+    default = lambda *a: compute_actions(pot, *a, method=StaeckelFudge())  # noqa: E731
     return {
+        "default StaeckelFudge() (orbit-consistent, star line)": default,
         "fixed Delta=3.2, midplane (galpy)": fudge(fixed, "midplane"),
         "local Delta, midplane (galpy per-star)": fudge(local, "midplane"),
         "local Delta, star line": fudge(local, "star"),
@@ -167,6 +169,8 @@ def plot(errs, n):
             if "x2" in name:
                 continue  # indistinguishable from one iteration
             v = np.sort(np.clip(e[q], 1e-7, 1.0))
+            if name.startswith("default"):
+                continue  # the orbit-consistent, star-line curve below
             c = colors[name.split(" ")[0]]
             ls = "--" if "midplane" in name else "-"
             ax.plot(v, np.arange(1, v.size + 1) / v.size, color=c, ls=ls, label=name)

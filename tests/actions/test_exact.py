@@ -123,7 +123,6 @@ def test_reference_set_accuracy_of_default_fudge():
     actions = pytest.importorskip("diskorbits.actions")
     if not hasattr(actions, "compute_actions") or not DATA.exists():
         pytest.skip("compute_actions or the reference set is not available")
-    from diskorbits.actions.focal_distance import estimate_delta
     from diskorbits.potentials import MWPotential2014
 
     ref = np.load(DATA)
@@ -132,8 +131,9 @@ def test_reference_set_accuracy_of_default_fudge():
     assert good.mean() > 0.8
     args = [ref[k][good] for k in ("R", "z", "v_R", "v_phi", "v_z")]
     pot = MWPotential2014()
-    delta = estimate_delta(pot, *args, method="orbit-consistent")
-    res = actions.compute_actions(pot, *args, method=actions.StaeckelFudge(delta=delta, jr_line="star"))
+    # the plain default: orbit-consistent Delta, J_R along the star's own coordinate line
+    res = actions.compute_actions(pot, *args, method=actions.StaeckelFudge())
+    assert np.all(np.asarray(res.flag) == 0)
     eJR = np.abs(np.asarray(res.J_R) / ref["J_R"][good] - 1)
     eJz = np.abs(np.asarray(res.J_z) / ref["J_z"][good] - 1)
     # measured in docs/validation/actions.md (8.0e-4 / 8.9e-3 for J_R, 6.5e-4 / 3.4e-3
@@ -143,4 +143,4 @@ def test_reference_set_accuracy_of_default_fudge():
     assert np.median(eJR) < MEDIAN_JR and np.median(eJz) < MEDIAN_JZ
 
 
-PCT95_JR, PCT95_JZ, MEDIAN_JR, MEDIAN_JZ = 0.012, 0.005, 1.5e-3, 1.0e-3
+PCT95_JR, PCT95_JZ, MEDIAN_JR, MEDIAN_JZ = 0.01, 0.005, 1.5e-3, 1.0e-3

@@ -125,16 +125,26 @@ def test_star_line_equals_midplane_line_in_the_plane():
     np.testing.assert_allclose(np.asarray(a.Omega_z), np.asarray(b.Omega_z), rtol=1e-12)
 
 
-def test_default_delta_is_the_local_estimate():
+def test_default_delta_is_orbit_consistent_and_named_strategies():
     from diskorbits.actions.focal_distance import estimate_delta
 
     R, z, vR, vphi, vz, phi = disk_sample(50, seed=4)
-    d = np.asarray(estimate_delta(POT, R, z))
+    # default: orbit-consistent Delta (roots-only first pass), J_R along the star's line
+    assert StaeckelFudge().delta_method == "orbit-consistent" and StaeckelFudge().jr_line == "star"
+    d = np.asarray(estimate_delta(POT, R, z, vR, vphi, vz, method="orbit-consistent"))
     a = compute_actions(POT, R, z, vR, vphi, vz, phi, method=StaeckelFudge())
     b = compute_actions(POT, R, z, vR, vphi, vz, phi, method=StaeckelFudge(delta=d))
     np.testing.assert_allclose(np.asarray(a.delta), d, rtol=1e-12)
     np.testing.assert_allclose(np.asarray(a.J_R), np.asarray(b.J_R), rtol=1e-10)
     np.testing.assert_allclose(np.asarray(a.theta_z), np.asarray(b.theta_z), rtol=1e-10, atol=1e-10)
+    # the orbit-consistent Delta differs from the local one (it is read where the orbit lives)
+    d_loc = np.asarray(estimate_delta(POT, R, z))
+    assert np.max(np.abs(d / d_loc - 1)) > 1e-3
+    # named strategy "local": the Sanders (2012) estimate at the star's position
+    c = compute_actions(POT, R, z, vR, vphi, vz, phi, method=StaeckelFudge(delta="local"))
+    np.testing.assert_allclose(np.asarray(c.delta), d_loc, rtol=1e-12)
+    with pytest.raises(ValueError, match="delta must be"):
+        StaeckelFudge(delta="median")
 
 
 # ----------------------------------------------------------------------------- physics
@@ -153,7 +163,7 @@ def test_circular_orbits_have_zero_JR_JZ_and_epicycle_frequencies():
     # Vertically the fudged potential V(v) is read along the u = u_x ellipse, whose
     # curvature adds a Delta-dependent O(R Phi_R / Delta^2 cosh^2 u) term: nu only to ~0.5%.
     np.testing.assert_allclose(np.asarray(res.Omega_z), np.asarray(POT.nu(R)), rtol=1e-2)
-    # ... and the default (local, Sanders 2012) Delta, large for circular orbits, works too
+    # ... and the default (orbit-consistent) Delta, large for circular orbits, works too
     loc = compute_actions(POT, R, zero, zero, vc, zero, method=StaeckelFudge())
     assert np.all(np.asarray(loc.flag) == 0)
     np.testing.assert_allclose(np.asarray(loc.Omega_R), np.asarray(POT.kappa(R)), rtol=1e-6)
@@ -204,7 +214,7 @@ def orbit():
     phi = np.arctan2(xs[:, 1], xs[:, 0])
     vR = (xs[:, 0] * vs[:, 0] + xs[:, 1] * vs[:, 1]) / R
     vphi = (xs[:, 0] * vs[:, 1] - xs[:, 1] * vs[:, 0]) / R
-    # per-star local Delta (the default), which follows the orbit's changing shape
+    # per-star orbit-consistent Delta (the default), estimated afresh at each point of the orbit
     res = compute_actions(POT, R, xs[:, 2], vR, vphi, vs[:, 2], phi, method=StaeckelFudge())
     assert np.all(np.asarray(res.flag) == 0)
     return t, res

@@ -279,6 +279,30 @@ def test_midplane_and_turning_point_edge_cases_are_finite_and_continuous():
     assert float(planar.Omega_z) == pytest.approx(float(tiny.Omega_z), rel=1e-6)
 
 
+def test_stars_at_a_radial_turning_point_converge_and_are_continuous():
+    """v_R = 0 exactly (P_u ~ 0: the star is a root of S_R) must not be flagged NOT_CONVERGED.
+
+    Regression: the chord start of the u_max iteration collapsed onto the lower root,
+    where Newton points out of the bracket; 7 steps of bisection did not converge.
+    """
+    rng = np.random.default_rng(1)
+    n = 2000  # the stars 332 and 857 of this sample used to be flagged at v_R = 0
+    R, z = rng.uniform(4.0, 12.0, n), rng.uniform(-1.0, 1.0, n)
+    vphi, vz = 220.0 + rng.normal(0.0, 25.0, n), rng.normal(0.0, 20.0, n)
+    pick = np.concatenate([[332, 857], rng.choice(n, 254, replace=False)])  # 4 x 256 = one 1024 batch
+    vR = np.repeat([0.0, 1e-3, -1e-3, 1e-4], pick.size)  # km/s; the last block is the reference
+    sel = np.tile(pick, 4)
+    res = compute_actions(do.MWPotential2014(), R[sel], z[sel], vR * KMS, vphi[sel] * KMS, vz[sel] * KMS)
+    assert np.all(np.asarray(res.flag) == 0)
+    JR = np.asarray(res.J_R).reshape(4, pick.size)
+    assert np.all(np.isfinite(JR)) and np.all(JR > 0.0)
+    # Off the plane p_u mixes v_R and v_z, so J_R is linear in small v_R (not even):
+    # continuity is checked against the symmetric mean and the linear interpolant.
+    slope = 0.5 * (JR[1] - JR[2]) / 1e-3
+    np.testing.assert_allclose(JR[0], 0.5 * (JR[1] + JR[2]), rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(JR[3], JR[0] + 1e-4 * slope, rtol=1e-6, atol=1e-12)
+
+
 def test_bad_stars_are_flagged_nan_and_warned():
     vc = float(POT.circular_velocity(8.0))
     R = np.array([8.0, 8.0, np.nan, 8.0, 0.0, 8.0])

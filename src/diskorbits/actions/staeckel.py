@@ -385,6 +385,18 @@ class StaeckelFudge(AbstractActionMethod):
         P_in = jnp.maximum(jnp.max(jnp.where(is_in & (trial == inner), Pt, -jnp.inf)), Pu0 * yx)
         start = inner + P_in * (outer - inner) / jnp.where(P_in - P_out > 0.0, P_in - P_out, 1.0)
         start = jnp.where(jnp.isfinite(P_out) & (P_in - P_out > 0.0), start, outer)
+        # The chord is degenerate for a star at (or near) its lower turning point
+        # (v_R ~ 0): P_in ~ 0 at inner = y_x, so the chord's root lies next to the
+        # *lower* root, on the rising side of P_u, where a Newton step points out of
+        # the bracket (towards the lower root) and the iteration falls back to
+        # bisection and runs out of steps. A chord point where P_u rises (P_u' > 0)
+        # is therefore replaced by a Newton step from the outer end, which does not
+        # see the lower root (for a concave P_u it lands between the root and outer,
+        # and Newton then converges monotonically), when that stays in the bracket.
+        P2, dP2 = jax.jvp(jax.vmap(P_u), (jnp.stack([start, outer]),), (jnp.ones((2,), start.dtype),))
+        t_out = outer - P_out / jnp.where(dP2[1] < 0.0, dP2[1], -1.0)
+        use_t = (dP2[0] > 0.0) & jnp.isfinite(P_out) & (dP2[1] < 0.0) & (t_out >= inner) & (t_out <= outer)
+        start = jnp.where(use_t, t_out, start)
         # both u roots in one vectorised iteration (one copy of the potential in the graph)
         y_u, st_u = _newton(
             jax.vmap(P_u),

@@ -299,8 +299,9 @@ def test_stars_at_a_radial_turning_point_converge_and_are_continuous():
     # Off the plane p_u mixes v_R and v_z, so J_R is linear in small v_R (not even):
     # continuity is checked against the symmetric mean and the linear interpolant.
     slope = 0.5 * (JR[1] - JR[2]) / 1e-3
-    np.testing.assert_allclose(JR[0], 0.5 * (JR[1] + JR[2]), rtol=1e-6, atol=1e-12)
-    np.testing.assert_allclose(JR[3], JR[0] + 1e-4 * slope, rtol=1e-6, atol=1e-12)
+    tol = dict(rtol=1e-6, atol=1e-6 * np.median(JR[3]))  # near-circular J_R: curvature in v_R
+    np.testing.assert_allclose(JR[0], 0.5 * (JR[1] + JR[2]), **tol)
+    np.testing.assert_allclose(JR[3], JR[0] + 1e-4 * slope, **tol)
 
 
 def test_bad_stars_are_flagged_nan_and_warned():

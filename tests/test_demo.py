@@ -31,8 +31,9 @@ def test_demo_end_to_end(tmp_path):
     assert ok.mean() > 0.97
     # J_phi is exactly R v_T (kpc km/s) for the catalogue's own Galactocentric coordinates
     np.testing.assert_allclose(out["J_phi"][ok], (out["GalR"] * out["vT"])[ok], rtol=1e-10)
-    # The authors integrated orbits in their own MW model: z_max and eccentricity from our
-    # Stäckel turning points must agree with theirs at the level of the model differences.
+    # The authors integrated orbits in galpy's MWPotential2014 (8 kpc, 220 km/s): in the same
+    # potential our Stäckel turning points give the same eccentricities and heights (an
+    # independent check on real stars; the full sample agrees to 0.001 in e, 0.009 kpc in z_max).
     cmp = result["orbit_parameters_vs_catalogue"]
-    assert cmp["z_max"]["median_abs_difference"] < 0.1
-    assert cmp["eccentricity"]["median_abs_difference"] < 0.08
+    assert cmp["eccentricity"]["median_abs_difference"] < 0.005
+    assert cmp["z_max"]["median_abs_difference"] < 0.03

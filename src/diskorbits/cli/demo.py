@@ -20,7 +20,7 @@ def _print(result: dict) -> None:
     console = Console()
     console.rule("[bold]diskorbits demo: actions of Kepler-field giants (Miglio et al. 2021)")
     _print_summary(result["actions"])
-    t = Table(title="orbit parameters: diskorbits (Stäckel fudge) minus catalogue (authors' orbit integration)")
+    t = Table(title="orbit parameters in MWPotential2014 (8 kpc, 220 km/s): diskorbits (Stäckel fudge) minus catalogue (authors' orbit integration)")
     t.add_column("quantity")
     t.add_column("median difference", justify="right")
     t.add_column("median |difference|", justify="right")

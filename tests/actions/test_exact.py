@@ -10,7 +10,6 @@ import pytest
 from scipy.integrate import quad
 from scipy.optimize import brentq
 
-import diskorbits as do
 from diskorbits import units
 from diskorbits.actions.exact import sos_actions
 from diskorbits.potentials import AbstractPotential
@@ -58,13 +57,6 @@ def separable_truth(pot, R, z, vR, vphi, vz):
     return J_R, J_z, O_R, O_z
 
 
-def gala_like_mw():
-    return (
-        do.MiyamotoNagaiPotential(6.8e10, 3.0, 0.28)
-        + do.HernquistPotential(5e9, 1.0)
-        + do.HernquistPotential(1.71e9, 0.07)
-        + do.NFWPotential(5.4e11, 15.62)
-    )
 
 
 def test_separable_potential_matches_quadrature():
@@ -95,8 +87,8 @@ def test_separable_potential_matches_quadrature():
     assert res.energy_error.max() < 1e-8
 
 
-def test_mw_orbits_stable_between_halves():
-    pot = gala_like_mw()
+def test_mw_orbits_stable_between_halves(mw):
+    pot = mw
     R = np.array([8.0, 5.0])
     z = np.array([0.1, -0.3])
     vR = np.array([-35.0, 20.0]) * KMS
@@ -112,9 +104,9 @@ def test_mw_orbits_stable_between_halves():
     assert np.all(res.J_R > 0) and np.all(res.J_z > 0)
 
 
-def test_misuse_raises():
+def test_misuse_raises(mw):
     with pytest.raises(ValueError, match="min_crossings"):
-        sos_actions(gala_like_mw(), 8.0, 0.1, 0.0, 0.2, 0.01, min_crossings=3)
+        sos_actions(mw, 8.0, 0.1, 0.0, 0.2, 0.01, min_crossings=3)
 
 
 @pytest.mark.slow

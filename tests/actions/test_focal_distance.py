@@ -46,18 +46,6 @@ class StaeckelTestPotential(AbstractPotential):
         return -units.G * self.m / (jnp.sqrt(lam) + jnp.sqrt(nu))
 
 
-def gala_like_mw():
-    return (
-        do.MiyamotoNagaiPotential(6.8e10, 3.0, 0.28)
-        + do.HernquistPotential(5e9, 1.0)
-        + do.HernquistPotential(1.71e9, 0.07)
-        + do.NFWPotential(5.4e11, 15.62)
-    )
-
-
-@pytest.fixture(scope="module")
-def mw():
-    return gala_like_mw()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import equinox as eqx
 
 __all__ = ["AbstractActionMethod", "OUTPUT_FIELDS"]
 
-#: Per-star outputs a method's ``_star`` returns, in this order (flag and delta are added by the driver).
+#: Per-star outputs a method's ``_star`` returns, in this order (J_phi, eccentricity, flag and delta are added by the driver).
 OUTPUT_FIELDS = (
     "J_R",
     "J_z",
@@ -22,7 +22,6 @@ OUTPUT_FIELDS = (
     "r_peri",
     "r_apo",
     "z_max",
-    "eccentricity",
 )
 
 

@@ -88,6 +88,8 @@ def _solve(method: AbstractActionMethod, potential, R, z, v_R, v_phi, v_z, phi, 
     bad = flag != 0
     nan = jnp.nan
     res = {key: jnp.where(bad, nan, val) for key, val in out.items()}
+    # derived from the extents the method found, the same way for every method
+    res["eccentricity"] = (res["r_apo"] - res["r_peri"]) / (res["r_apo"] + res["r_peri"])
     J_phi = jnp.where(bad, nan, R * v_phi)
     return ActionResult(J_phi=J_phi, delta=delta, flag=flag.astype(jnp.int32), **res)
 

@@ -77,6 +77,5 @@ class Epicycle(AbstractActionMethod):
             r_peri=r_peri,
             r_apo=r_apo,
             z_max=jnp.sqrt(2.0 * J_z / nu),
-            eccentricity=(r_apo - r_peri) / (r_apo + r_peri),
         )
         return out, jnp.zeros((), jnp.int32)

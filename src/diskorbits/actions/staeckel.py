@@ -538,7 +538,6 @@ class StaeckelFudge(AbstractActionMethod):
         theta_phi = jnp.mod(phi + dL + Omega_phi * dE + dI3dLz * dI, _TWO_PI)
 
         r_peri, r_apo, z_max = _extent_of(d, umin, umax, A)
-        ecc = (r_apo - r_peri) / (r_apo + r_peri)
 
         out = dict(
             J_R=J_R,
@@ -552,6 +551,5 @@ class StaeckelFudge(AbstractActionMethod):
             r_peri=r_peri,
             r_apo=r_apo,
             z_max=z_max,
-            eccentricity=ecc,
         )
         return out, flag

@@ -52,7 +52,10 @@ def register(app: typer.Typer) -> None:
         ),
         method: str = typer.Option("staeckel", "--method", help="staeckel | epicycle."),
         chunk_size: int = typer.Option(2000, "--chunk-size", min=1, help="Stars per chunk."),
-        workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes."),
+        workers: int = typer.Option(
+            1, "--workers", "-w", min=1,
+            help="Local worker processes (1: in-process; JAX already uses every core of one process).",
+        ),
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:port)."),
         as_json: bool = typer.Option(False, "--json", help="Print a machine-readable JSON summary on stdout."),
         show_progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),

@@ -320,7 +320,7 @@ def read_catalogue(path: str | Path, columns: ColumnMapping | dict | None = None
 
     Examples
     --------
-    >>> cat = read_catalogue("/work/shared/data/kepler_apogee_miglio2021.fit")  # doctest: +SKIP
+    >>> cat = read_catalogue("../shared/data/kepler_apogee_miglio2021.fit")  # doctest: +SKIP
     >>> cat.kind, cat.schema, len(cat)                                         # doctest: +SKIP
     ('cylindrical', 'miglio2021', 3315)
     """

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from . import actions, demo, version
+from . import actions, demo, ism, version
 
 __all__ = ["app", "main"]
 
@@ -18,8 +18,8 @@ app = typer.Typer(
     name="diskorbits",
     help=(
         "Orbital dynamics of stars in galactic disks.\n\n"
-        "Commands: actions (catalogue -> actions, angles, frequencies), demo, version. "
-        "Planned: ism, diffusion, oti, migration."
+        "Commands: actions (catalogue -> actions, angles, frequencies), "
+        "ism (shearing-box transport runs), demo, version. Planned: diffusion, oti, migration."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -27,7 +27,7 @@ app = typer.Typer(
 )
 
 #: Modules that add commands to :data:`app`, in help order.
-_GROUPS = (actions, demo, version)
+_GROUPS = (actions, ism, demo, version)
 for _group in _GROUPS:
     _group.register(app)
 

@@ -19,12 +19,16 @@ def test_demo_end_to_end(tmp_path):
     sample = Table.read(KEPLER)[::20]  # 166 stars: same code path, less time
     src = tmp_path / "kepler_slice.fits"
     sample.write(src)
-    result = run_demo(tmp_path / "out", data=src)
+    result = run_demo(tmp_path / "out", data=src, ism_stars=200, ism_gyr=0.2)
 
     assert result["actions"]["N"] == len(sample)
     for f in result["figures"] + [result["table"]]:
         assert Path(f).stat().st_size > 10_000
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["actions"]["N"] == len(sample)
+    ism = result["ism"]
+    assert ism["n_stars"] == 200 and ism["complete"] and ism["rms_dxg_kpc"] > 0
+    for f in ism["figures"] + [ism["run_file"]]:
+        assert Path(f).stat().st_size > 10_000
 
     out = Table.read(result["table"])
     ok = np.asarray(out["flag"]) == 0

@@ -11,7 +11,8 @@ import diskorbits
 
 
 @pytest.mark.parametrize(
-    "module", ["diskorbits", "diskorbits.potentials", "diskorbits.actions", "diskorbits.orbits", "diskorbits.io"]
+    "module", ["diskorbits", "diskorbits.potentials", "diskorbits.actions", "diskorbits.orbits", "diskorbits.io",
+     "diskorbits.shearingbox", "diskorbits.ism"]
 )
 def test_all_names_exist_and_are_unique(module):
     mod = importlib.import_module(module)

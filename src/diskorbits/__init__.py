@@ -11,11 +11,14 @@ in float64 as soon as the package is imported. The public surface is:
 * actions: :func:`compute_actions` with :class:`StaeckelFudge` or
   :class:`Epicycle` (:mod:`diskorbits.actions`);
 * catalogues and fan-out: :func:`read_catalogue`, :func:`write_table`,
-  :class:`Executor` (:mod:`diskorbits.io`, :mod:`diskorbits.parallel`).
+  :class:`Executor` (:mod:`diskorbits.io`, :mod:`diskorbits.parallel`);
+* ISM-driven transport (Modak et al. 2026): :func:`run_shearing_box` with a
+  :class:`ShearingBox` and mock or user-supplied fluctuation fields
+  (:mod:`diskorbits.shearingbox`, :mod:`diskorbits.ism`).
 """
 
 from . import _config  # noqa: F401  (enables float64 before any array is made)
-from . import actions, frames, io, orbits, parallel, potentials, units
+from . import actions, frames, io, ism, orbits, parallel, potentials, shearingbox, units
 from .actions import ActionFlag, ActionResult, Epicycle, StaeckelFudge, compute_actions
 from .frames import (
     FRANKEL2020,
@@ -30,6 +33,9 @@ from .frames import (
 from .io import read_catalogue, write_table
 from .orbits import Adaptive, Leapfrog, Orbits, integrate_orbits
 from .parallel import Executor
+from .shearingbox import ShearingBox, box_preset
+from .shearingbox.config import RunConfig, load_config
+from .shearingbox.run import ShearingBoxRun, read_run, run_shearing_box
 from .potentials import (
     AbstractPotential,
     CompositePotential,
@@ -49,9 +55,11 @@ __all__ = [
     "actions",
     "frames",
     "io",
+    "ism",
     "orbits",
     "parallel",
     "potentials",
+    "shearingbox",
     "units",
     # potentials
     "AbstractPotential",
@@ -87,5 +95,13 @@ __all__ = [
     "read_catalogue",
     "write_table",
     "Executor",
+    # ISM-driven transport in a shearing box
+    "ShearingBox",
+    "box_preset",
+    "RunConfig",
+    "load_config",
+    "run_shearing_box",
+    "read_run",
+    "ShearingBoxRun",
     "__version__",
 ]

@@ -41,6 +41,11 @@ def _guide(ax, t, y_anchor, t_anchor, power, style, text):
     ax.plot(tt, y_anchor * (tt / t_anchor) ** power, style, color="k", lw=1, label=text)
 
 
+def _early_anchor(t, t_gyr=0.05):
+    """Index of the sample nearest ``t_gyr`` (where the early-time guide lines are pinned)."""
+    return int(np.clip(np.searchsorted(t, t_gyr), 0, len(t) - 1))
+
+
 def _positive(t, y):
     m = (t > 0) & np.isfinite(y) & (y > 0)
     return t[m], y[m]
@@ -59,9 +64,12 @@ def plot_heating(runs, *, labels: Sequence[str] | None = None):
         t, y = _positive(run.t_myr / 1e3, run.stats["sigma_R"] / units.KMS)
         ax.loglog(t, y, label=labels[i] if labels else _label(run, i))
         last = (t, y, run)
+        if i == 0:
+            first = last
     if last is not None and len(last[0]):
-        t, y, run = last
-        _guide(ax, t, y[len(y) // 20] * 0.6, t[len(t) // 20], 0.5, "--", r"$t^{1/2}$")
+        t, y, run = first
+        i = _early_anchor(t)
+        _guide(ax, t, y[i] * 0.6, t[i], 0.5, "--", r"$t^{1/2}$")
         _guide(ax, t, y[-1] * 1.25, t[-1], 0.2, ":", r"$t^{1/5}$")
         box = run.config.box.build()
         sec = ax.secondary_yaxis(
@@ -93,7 +101,7 @@ def plot_actions(runs, *, labels: Sequence[str] | None = None):
         ):
             tt, y = _positive(t, run.stats[key] / scale)
             ax.loglog(tt, y, label=lab)
-    ref = runs[-1]
+    ref = runs[0]
     t = ref.t_myr / 1e3
     for ax, key, scale, early, late, names in (
         (axes[0], "rms_dJR", units.KPC_KMS, 1.0, 0.4, (r"$t$", r"$t^{2/5}$")),
@@ -101,7 +109,8 @@ def plot_actions(runs, *, labels: Sequence[str] | None = None):
     ):
         tt, y = _positive(t, ref.stats[key] / scale)
         if len(tt) > 20:
-            _guide(ax, tt, y[len(y) // 20] * 0.6, tt[len(tt) // 20], early, "--", names[0])
+            i = _early_anchor(tt)
+            _guide(ax, tt, y[i] * 0.6, tt[i], early, "--", names[0])
             _guide(ax, tt, y[-1] * 1.3, tt[-1], late, ":", names[1])
     box = ref.config.box.build()
     conv = (2 - box.q) * box.Omega * box.R0  # dJ_phi = (2-q) Omega R0 dx_g

@@ -28,9 +28,12 @@ inverting the Jacobian dJ/d(E, L_z, I3).
 Numerics (all fixed-count, so the code vectorises on CPU and GPU):
 
 * Turning points: solved in y = sinh^2 u and y = sin^2(pi/2 - v), where
-  p^2 y is nearly quadratic; a local quadratic model gives first guesses, a
-  short vectorised scan brackets u_max, then a fixed number of safeguarded
-  Newton steps (false position when Newton would leave the bracket).
+  p^2 y is nearly quadratic and the coordinates need only square roots; a
+  local quadratic model (difference quotients) gives first guesses, a short
+  vectorised scan brackets u_max, then a fixed number of safeguarded
+  Newton-type steps with secant slopes (one potential evaluation each; a
+  Newton step from the other bracket end, or false position, when a step
+  would leave the bracket).
 * Quadrature: anomaly substitutions u = m - h cos(psi) and
   v = pi/2 - A sin(chi) remove the square-root endpoint behaviour, and make
   every integrand a smooth even periodic function of the anomaly. The
@@ -39,18 +42,25 @@ Numerics (all fixed-count, so the code vectorises on CPU and GPU):
   cosine-series interpolant (exact for the trigonometric interpolant).
 * Near-circular / near-planar orbits: S/((u-u_min)(u_max-u)) is a 0/0
   cancellation there, so below a tiny amplitude it is replaced by its
-  Taylor expansion about the orbit's centre (derivatives from autodiff),
+  Taylor expansion about the orbit's centre (finite-difference stencil),
   giving the correct limits Omega_R -> kappa-like and Omega_z -> nu-like
   frequencies and J_R, J_z -> 0.
 * Gradients: turning points are found on stop_gradient'ed inputs; the
   actions do not depend on them to first order (the momenta vanish there),
   while frequencies and angles get their root sensitivity through an
   implicit-function correction (-dS/dtheta / S').
+* Speed on XLA:CPU (which decides most of the cost): no autodiff in the forward
+  pass (forward-mode derivatives of the potential made XLA write every shared
+  intermediate to memory); sin/cos and sinh/cosh from short polynomials and
+  expm1 (:func:`_sin_cos`, :func:`_sinh_cosh`; XLA's float64 sin/cos are ~10x
+  slower than exp); every batch of potential evaluations passes through
+  :func:`_materialize`, so that XLA computes it once instead of once per consumer.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from typing import ClassVar
 
 import equinox as eqx
@@ -106,19 +116,37 @@ _DOUBLE_ROOT = 1e-9
 #: A turning point whose estimated relative error (in sinh^2 u or sin^2 w) exceeds this is flagged.
 _CONVERGED = 1e-9
 
+#: Relative step of the differences for the local quadratic model (first guesses).
+_GUESS_STEP = 1e-3
+#: Relative step of the one-sided difference quotient giving S' at the start of the
+#: turning-point iteration (~sqrt(eps): truncation and rounding both ~1e-8 relative).
+_SLOPE_STEP = 2.0**-26
+#: Floor of the difference steps, relative to y_x = sinh^2 u_x (u roots) or absolute in
+#: y = sin^2 w (w root): S varies on scales of y_x and of ~(b / z)^2 >> 1e-4 respectively,
+#: while a step relative to a y near 0 would drown in the rounding of S.
+_SLOPE_SCALE = 1e-4
+
 
 def _stop(tree):
     return jtu.tree_map(lambda x: jax.lax.stop_gradient(x) if eqx.is_array(x) else x, tree)
 
 
-def _first_guesses(S, x, S0):
+def _first_guesses(S, x, S0, scale=0.0):
     """Roots of the local quadratic model of S about the star (exact for harmonic oscillations).
 
-    Returns offsets (d_lo <= 0 <= d_hi) of the lower and upper turning points from x,
-    given S(x) = S0 >= 0 and S', S'' from nested forward-mode autodiff.
+    Returns offsets (d_lo <= 0 <= d_hi) of the lower and upper turning points from x > 0,
+    given S(x) = S0 >= 0 (S vectorised over its argument's leading axis), with S' and
+    S'' from three-point differences: steps b = :data:`_GUESS_STEP` max(x, scale)
+    outwards and a = min(b, x/2) inwards (S is only evaluated at y > 0). The model
+    only seeds the bracketed iteration, and two plain evaluations cost less than
+    nested autodiff.
     """
-    dS = lambda y: jax.jvp(S, (y,), (jnp.ones_like(y),))[1]  # noqa: E731
-    S1, S2 = jax.jvp(dS, (x,), (jnp.ones_like(x),))
+    b = _GUESS_STEP * jnp.maximum(x, scale)
+    a = jnp.minimum(b, 0.5 * x)
+    xs = jnp.stack([x - a, x + b])
+    f = _materialize(S(xs), xs)
+    S1 = (a * a * (f[1] - S0) + b * b * (S0 - f[0])) / (a * b * (a + b))
+    S2 = 2.0 * (a * (f[1] - S0) - b * (S0 - f[0])) / (a * b * (a + b))
     # Guard a non-concave model (rare, strongly anharmonic): a weak curvature
     # gives a far first guess; the bracketed Newton iteration then corrects it.
     S2 = jnp.minimum(S2, -1e-3 * (jnp.abs(S1) + jnp.abs(S0)) - 1e-300)
@@ -126,68 +154,223 @@ def _first_guesses(S, x, S0):
     return (S1 - disc) / (-S2), (S1 + disc) / (-S2)
 
 
-def _newton(S, x0, x_neg, x_pos, n_steps):
-    """Root of S between x_neg (S < 0) and x_pos (S >= 0): fixed-count safeguarded Newton.
+
+def _materialize(x, ref):
+    """x, computed once: a fusion boundary for XLA (``ref``: any finite array broadcasting to x).
+
+    XLA:CPU regards the last stage of a potential evaluation (table polynomial,
+    sums and products) as cheap and recomputes it inside every fused consumer:
+    the bracket updates of the root finding, the reductions of the bracket scan
+    and the quadrature sums have several consumers each, which multiplied the
+    cost of the potential evaluations (~20% of the whole computation). A
+    division is "expensive" to XLA and is never duplicated, so dividing by
+    1 + 0 * ref (exactly 1 for finite ``ref``, not folded without fast-math)
+    makes the value one fusion's output that the consumers read. The result is
+    x exactly, also for infinite or NaN x. (``jax.lax.optimization_barrier``
+    is removed before fusion on CPU and does not help.)
+    """
+    return x / (1.0 + 0.0 * ref)
+
+
+def _value_and_slope(S, x, scale):
+    """S(x) and a forward-difference S'(x) (relative error ~1e-8) for S vectorised over x's leading axis.
+
+    The step is :data:`_SLOPE_STEP` max(|x|, scale): ``scale`` (broadcast against x)
+    is the size of x below which a relative step would drown in the rounding of S.
+
+    Two plain evaluations are much cheaper than one forward-mode derivative on
+    XLA:CPU: the derivative shares intermediates with the value, which then are
+    written to memory instead of staying in one fused loop. A relative error
+    eps in S' only adds eps * step to the error of a Newton step, so the
+    iteration stays quadratically convergent down to ~1e-15.
+    """
+    dx = _SLOPE_STEP * jnp.maximum(jnp.abs(x), scale)
+    x2 = x + dx
+    dx = x2 - x  # the step actually taken (exact in floating point)
+    xs = jnp.concatenate([x, x2])
+    f = _materialize(S(xs), jax.lax.stop_gradient(xs))
+    k = x.shape[0]
+    return f[:k], (f[k:] - f[:k]) / dx
+
+
+def _newton(S, x0, x_neg, x_pos, n_steps, scale, f_neg=None, df_neg=None):
+    """Root of S between x_neg (S < 0) and x_pos (S >= 0): fixed-count safeguarded Newton iteration.
+
+    S' at the starting point comes from a forward difference (:func:`_value_and_slope`
+    with the given ``scale``); afterwards each step costs one evaluation of S, the
+    slope being the secant through the last two iterates (superlinear, order 1.6,
+    i.e. more digits per evaluation than Newton with a difference quotient, which
+    needs two). ``n_steps`` counts these one-evaluation steps; a last update from
+    the final iterate follows without evaluation.
 
     The bracket invariant S(neg) < 0 <= S(pos) is kept at every step, so the
     iteration converges to the unique sign change even when x_pos is itself a
-    root (a star sitting exactly at a turning point). A Newton step that would
-    leave the bracket is replaced by the false-position point of the bracket
-    (Newton steps resume from there, so false position cannot stagnate).
-    Returns the root and an estimate of its relative error (a convergence
-    diagnostic).
+    root (a star sitting exactly at a turning point). A step that would leave the
+    bracket is replaced by a Newton step from the bracket end on the other side of
+    the root, where a slope is known (for a concave or convex S one of the two ends
+    gives a monotonically converging sequence: a star near one turning point
+    overshoots from the chord point), else by the false-position point of the
+    bracket (the iteration resumes from there, so false position cannot stagnate).
+    ``f_neg``, ``df_neg`` are S and S' at x_neg where known.
+
+    Returns the root and an estimate of its relative error (a convergence diagnostic).
     """
 
-    def body(_, carry):
-        neg, pos, fneg, fpos, x, _ = carry
-        f, df = jax.jvp(S, (x,), (jnp.ones_like(x),))
+    def update(carry):
+        neg, pos, fneg, fpos, dneg, dpos, x, f, df, last = carry
         is_neg = f < 0.0
-        neg, fneg = jnp.where(is_neg, x, neg), jnp.where(is_neg, f, fneg)
-        pos, fpos = jnp.where(is_neg, pos, x), jnp.where(is_neg, fpos, f)
-        cand = x - f / jnp.where(df == 0.0, 1.0, df)
+        neg, fneg, dneg = (jnp.where(is_neg, a, b) for a, b in ((x, neg), (f, fneg), (df, dneg)))
+        pos, fpos, dpos = (jnp.where(is_neg, b, a) for a, b in ((x, pos), (f, fpos), (df, dpos)))
         lo, hi = jnp.minimum(neg, pos), jnp.maximum(neg, pos)
-        ok = (df != 0.0) & (cand >= lo) & (cand <= hi)
+        inside = lambda c: (c >= lo) & (c <= hi)  # noqa: E731
+        cand = x - f / jnp.where(df == 0.0, 1.0, df)
+        ok = (df != 0.0) & inside(cand)
+        # Newton from the end of the bracket that x did not replace
+        xo, fo, do = jnp.where(is_neg, pos, neg), jnp.where(is_neg, fpos, fneg), jnp.where(is_neg, dpos, dneg)
+        other = xo - fo / jnp.where(do == 0.0, 1.0, do)
+        ok_other = ~ok & jnp.isfinite(fo) & jnp.isfinite(do) & (do != 0.0) & inside(other)
         denom = fpos - fneg
         falsi = pos + fpos * (neg - pos) / jnp.where(denom > 0.0, denom, 1.0)
         # f(neg) is unknown until a negative point has been evaluated: bisect then
         falsi = jnp.where((denom > 0.0) & jnp.isfinite(fneg), falsi, 0.5 * (neg + pos))
-        new = jnp.where(ok, cand, falsi)
+        new = jnp.where(ok, cand, jnp.where(ok_other, other, falsi))
         # relative to the root, floored at y = 1e-6: below that (z_max < ~1e-3 Delta) the
         # root is limited by rounding in S (p_v^2 ~ 1e-12 of the potential), not by
-        # Newton; an absolute error 1e-15 in sin^2 w is then still < 1e-6 of J_z
+        # the iteration; an absolute error 1e-15 in sin^2 w is then still < 1e-6 of J_z
         step = jnp.abs(new - x) / jnp.maximum(jnp.abs(new), 1e-6)
-        # Error estimate of the returned point: quadratic convergence after a Newton
-        # step (factor 100 covers |y S''/2S'| of anharmonic orbits), else the step itself.
-        return neg, pos, fneg, fpos, new, jnp.where(ok, 100.0 * step * step, step)
+        # Error estimate of the new point: superlinear convergence after a Newton-type
+        # step, e ~ K e_x e_previous (the factor 100 covers |y S''/2S'| of anharmonic
+        # orbits), else the step itself.
+        err = jnp.where(ok, 100.0 * step * jnp.maximum(step, last), step)
+        return (neg, pos, fneg, fpos, dneg, dpos), new, step, err
 
-    # f(x_neg) unknown (only its sign): -inf makes the first false-position point x_pos
-    init = (x_neg, x_pos, -jnp.inf * jnp.ones_like(x0), jnp.zeros_like(x0), x0, jnp.zeros_like(x0))
-    out = jax.lax.fori_loop(0, n_steps, body, init)
-    return out[4], out[5]
+    def body(_, carry):
+        bracket, new, step, _ = update(carry)
+        x, f, df = carry[6], carry[7], carry[8]
+        f_new = _materialize(S(new), jax.lax.stop_gradient(new))
+        # secant slope, where the two points are far enough apart for it to be accurate
+        # and it keeps the sign of the previous slope (else that slope is kept)
+        dx = new - x
+        sec = (f_new - f) / jnp.where(dx == 0.0, 1.0, dx)
+        good = (jnp.abs(dx) > _SLOPE_STEP * jnp.maximum(jnp.abs(x), scale)) & (sec * df > 0.0)
+        return (*bracket, new, f_new, jnp.where(good, sec, df), step)
+
+    f0, df0 = _value_and_slope(S, x0, scale)
+    # f(x_neg) unknown (only its sign) unless given: -inf makes the first false-position
+    # point x_pos; the slopes at the ends are unknown (NaN) until evaluated.
+    nan = jnp.full_like(x0, jnp.nan)
+    f_neg = -jnp.inf * jnp.ones_like(x0) if f_neg is None else f_neg
+    df_neg = nan if df_neg is None else df_neg
+    init = (x_neg, x_pos, f_neg, jnp.zeros_like(x0), df_neg, nan, x0, f0, df0, jnp.ones_like(x0))
+    carry = jax.lax.fori_loop(0, n_steps, body, init)
+    _, root, _, err = update(carry)
+    return root, err
 
 
-def _make_S(args):
-    """The two separated momentum functions S_R(u) = p_u^2/2Delta^2 and S_z(w) = p_v^2/2Delta^2 (w = pi/2 - v).
+#: pi/2 split into a double and its rounding remainder (argument reduction of :func:`_sin_cos`).
+_PIO2_HI = 1.5707963267948966
+_PIO2_LO = 6.123233995736766e-17
+#: Taylor coefficients of sin x / x and cos x in x^2, enough for |x| <= pi/4 to < 1e-17.
+_SIN_TAYLOR = tuple((-1) ** k / math.factorial(2 * k + 1) for k in range(10))
+_COS_TAYLOR = tuple((-1) ** k / math.factorial(2 * k) for k in range(10))
+
+
+def _horner(coeffs, x):
+    acc = coeffs[-1]
+    for c in coeffs[-2::-1]:
+        acc = acc * x + c
+    return acc
+
+
+def _sin_cos(w):
+    """(sin w, cos w) for 0 <= w <= pi/2, to ~1 ulp (cos w near pi/2: to ~1e-16 absolute).
+
+    XLA:CPU evaluates float64 sin and cos ~10x slower than exp or log (general
+    argument reduction), and the vertical momentum function needs both at every
+    node of every star. On [0, pi/2] a reduction to |x| <= pi/4 (x = w or
+    pi/2 - w) and two short Taylor polynomials suffice, with full relative
+    precision of sin w near 0. (XLA may fold the remainder of pi/2 into the
+    constant, which leaves cos w near pi/2 with the absolute error ~6e-17 that
+    w itself carries.)
+    """
+    hi = w > 0.25 * np.pi
+    x = jnp.where(hi, (_PIO2_HI - w) + _PIO2_LO, w)
+    x2 = x * x
+    s = x * _horner(_SIN_TAYLOR, x2)
+    c = _horner(_COS_TAYLOR, x2)
+    return jnp.where(hi, c, s), jnp.where(hi, s, c)
+
+
+def _sinh_cosh(u):
+    """(sinh u, cosh u) from one expm1 (u >= 0; full relative precision also for small u).
+
+    ~3x cheaper than separate sinh and cosh on XLA:CPU.
+    """
+    em = jnp.expm1(u)
+    e = em + 1.0
+    return 0.5 * (em + em / e), 0.5 * (e + 1.0 / e)
+
+
+def _separated(args):
+    """The separated momentum functions in the forms each stage needs.
 
     ``args`` = (potential, E, L_z^2/2Delta^2, S_R(u_x), S_z(w_x), Delta, sinh u_x, cosh u_x,
     u_x, w_x, sin v0, cos v0), where v0 is the line on which U(u) is read.
+
+    Returns a dict of functions of one scalar:
+
+    * ``"R_y"``, ``"z_y"``: S_R as a function of y = sinh^2 u and S_z of y = sin^2 w
+      (w = pi/2 - v): the variables of the turning-point iteration, in which the
+      coordinates need only square roots (no hyperbolic or trigonometric functions);
+    * ``"R_sc"(sinh u, cosh u)``, ``"z_sc"(sin w, cos w)``: for nodes whose
+      coordinates are already known;
+    * ``"R_u"``, ``"z_w"``: functions of u and w (differentiable; implicit-function
+      derivatives of the roots).
+
+    In every form S equals the star's own momentum exactly at the star (the
+    bracket of the turning-point iteration relies on that value being >= 0).
     """
     pot, E, L2, Pu, Pv, d, shx, chx, ux, wx, s0, c0 = args
+    s02 = s0 * s0
+    shx2 = shx * shx
 
-    def F(u):
-        sh = jnp.sinh(u)
-        sh2 = sh * sh
-        return E * sh2 - (sh2 + s0 * s0) * pot._phi(d * sh * s0, d * jnp.cosh(u) * c0) - L2 / sh2
+    def F(sh2, sh, ch):
+        return E * sh2 - (sh2 + s02) * pot._phi(d * sh * s0, d * ch * c0) - L2 / sh2
 
-    def G(w):
-        cw = jnp.cos(w)
-        c2 = cw * cw
-        return E * c2 - (shx * shx + c2) * pot._phi(d * shx * cw, d * chx * jnp.sin(w)) - L2 / c2
+    def G(c2, cw, sw):
+        return E * c2 - (shx2 + c2) * pot._phi(d * shx * cw, d * chx * sw) - L2 / c2
 
-    Fx, Gx = F(ux), G(wx)
+    Fy = lambda y: F(y, jnp.sqrt(y), jnp.sqrt(1.0 + y))  # noqa: E731
+    Gy = lambda y: G(1.0 - y, jnp.sqrt(1.0 - y), jnp.sqrt(y))  # noqa: E731
+    swx, cwx = _sin_cos(wx)
     # S(x) = P + [F(x) - F(x_star)]: exactly the star's own momentum term at the star,
-    # which is what fixes the separation constants I3_U, I3_V.
-    return (lambda u: Pu + (F(u) - Fx)), (lambda w: Pv + (G(w) - Gx))
+    # which is what fixes the separation constants I3_U, I3_V. Each form gets the
+    # constant evaluated in its own arithmetic (the y forms serve the root finding;
+    # sqrt(y) would also give infinite derivatives at y = 0, z = 0); XLA drops the
+    # pair a caller does not use.
+    Fx_y, Gx_y = Fy(shx2), Gy(swx * swx)
+    Fx, Gx = F(shx2, shx, chx), G(cwx * cwx, cwx, swx)
+
+    def R_sc(sh, ch):
+        return Pu + (F(sh * sh, sh, ch) - Fx)
+
+    def z_sc(sw, cw):
+        return Pv + (G(cw * cw, cw, sw) - Gx)
+
+    return dict(
+        R_y=lambda y: Pu + (Fy(y) - Fx_y),
+        z_y=lambda y: Pv + (Gy(y) - Gx_y),
+        R_sc=R_sc,
+        z_sc=z_sc,
+        R_u=lambda u: R_sc(*_sinh_cosh(u)),
+        z_w=lambda w: z_sc(*_sin_cos(w)),
+    )
+
+
+def _make_S(args):
+    """The two separated momentum functions S_R(u) = p_u^2/2Delta^2 and S_z(w) = p_v^2/2Delta^2 (w = pi/2 - v)."""
+    S = _separated(args)
+    return S["R_u"], S["z_w"]
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
@@ -222,15 +405,25 @@ def _partial_weights(psi, n):
     """
     k = np.arange(1, n)
     nodes = (np.arange(n) + 0.5) * np.pi / n
-    C = jnp.asarray(np.cos(np.outer(nodes, k)))  # (n, n-1)
-    return (psi + 2.0 * C @ (jnp.sin(k * psi) / k)) / n
+    C = jnp.asarray(np.cos(np.outer(nodes, k)) / k)  # (n, n-1)
+    # sin(k psi), k = 1..n-1, by rotation (one sin and cos instead of n-1 sines,
+    # which XLA:CPU evaluates slowly); the error grows only as ~k eps.
+    s1, c1 = jnp.sin(psi), jnp.cos(psi)
+    sk, ck = [s1], c1
+    for _ in range(n - 2):
+        sk_prev = sk[-1]
+        sk.append(sk_prev * c1 + ck * s1)
+        ck = ck * c1 - sk_prev * s1
+    return (psi + 2.0 * C @ jnp.stack(sk)) / n
 
 
 def _extent_of(d, umin, umax, A):
     """Pericentre radius, apocentre radius and maximum height (galpy's definitions) from the roots."""
-    r_peri = d * jnp.sinh(umin)
-    R_apo = d * jnp.sinh(umax) * jnp.cos(A)
-    z_max = d * jnp.cosh(umax) * jnp.sin(A)
+    r_peri = d * _sinh_cosh(umin)[0]
+    sh, ch = _sinh_cosh(umax)
+    sA, cA = _sin_cos(A)
+    R_apo = d * sh * cA
+    z_max = d * ch * sA
     return r_peri, jnp.sqrt(R_apo * R_apo + z_max * z_max), z_max
 
 
@@ -263,7 +456,11 @@ class StaeckelFudge(AbstractActionMethod):
         anomaly, spectrally convergent); 16 gives disk-orbit actions to
         ~1e-9 (J_z of vertically hot orbits to ~1e-6; 24 to ~3e-8).
     newton_steps : int
-        Safeguarded Newton steps per turning point after the bracket scan.
+        Safeguarded Newton-type steps per turning point after the bracket scan,
+        each costing one potential evaluation (slopes from secants; the start
+        takes a difference quotient). 9 converges disk stars with a margin of
+        3 steps and flags no more stars of hot (halo-like) populations than 7
+        Newton steps with exact derivatives did.
 
     Notes
     -----
@@ -293,7 +490,7 @@ class StaeckelFudge(AbstractActionMethod):
     order: int = eqx.field(static=True)
     newton_steps: int = eqx.field(static=True)
 
-    def __init__(self, delta=None, jr_line: str = "star", order: int = 16, newton_steps: int = 7):
+    def __init__(self, delta=None, jr_line: str = "star", order: int = 16, newton_steps: int = 9):
         if delta is None or isinstance(delta, str):
             self.delta_method = DEFAULT_DELTA if delta is None else delta
             delta = None
@@ -359,7 +556,7 @@ class StaeckelFudge(AbstractActionMethod):
     def _turning_points(self, args):
         """Turning points (u_min, u_max, w amplitude A) on stop_gradient'ed inputs, and the flag."""
         _, _, _, Pu, Pv, _, shx, _, ux, wx, _, _ = args
-        S_R0, S_z0 = _make_S(_stop(args))
+        S0 = _separated(_stop(args))
         # Solved in y = sinh^2 u and y = sin^2 w, where S y and S_z (1 - y) are close to
         # quadratic polynomials (exactly so for a Stäckel potential with constant U, V):
         # the local quadratic model then gives first guesses within a few Newton steps,
@@ -368,16 +565,19 @@ class StaeckelFudge(AbstractActionMethod):
         ux0, wx0 = jax.lax.stop_gradient(ux), jax.lax.stop_gradient(wx)
         Pu0, Pv0 = jax.lax.stop_gradient(Pu), jax.lax.stop_gradient(Pv)
         n = self.newton_steps
-        P_u = lambda y: S_R0(jnp.arcsinh(jnp.sqrt(y))) * y  # noqa: E731
-        P_w = lambda y: S_z0(jnp.arcsin(jnp.sqrt(y))) * (1.0 - y)  # noqa: E731
+        P_u = lambda y: S0["R_y"](y) * y  # noqa: E731
+        P_w = lambda y: S0["z_y"](y) * (1.0 - y)  # noqa: E731
         yx = jax.lax.stop_gradient(shx) ** 2
         y_floor, y_ceil = _U_FLOOR**2 * yx, jnp.sinh(ux0 + _U_SPAN) ** 2
-        d_lo, d_hi = _first_guesses(P_u, yx, Pu0 * yx)
+        # Differences in y need a floor on the step where y << y_x (u) or y << 1 (w):
+        # there relative steps would be swamped by the rounding of S.
+        u_scale = _SLOPE_SCALE * yx
+        d_lo, d_hi = _first_guesses(jax.vmap(P_u), yx, Pu0 * yx)
         # The upper root can be far from the star (P_u need not be concave in y there),
-        # so its quadratic guess is combined with a short vectorised scan outwards; Newton
-        # then starts inside a tight bracket, from its false-position point.
+        # so its quadratic guess is combined with a short vectorised scan outwards; the
+        # iteration then starts inside a tight bracket, from its false-position point.
         trial = jnp.concatenate([yx * jnp.asarray(_Y_SCAN), jnp.clip(yx + d_hi, yx, y_ceil)[None]])
-        Pt = jax.vmap(P_u)(trial)
+        Pt = _materialize(jax.vmap(P_u)(trial), trial)
         outer = jnp.min(jnp.where(Pt < 0.0, trial, y_ceil))
         is_in = (Pt >= 0.0) & (trial < outer)
         inner = jnp.max(jnp.where(is_in, trial, yx))
@@ -393,17 +593,21 @@ class StaeckelFudge(AbstractActionMethod):
         # is therefore replaced by a Newton step from the outer end, which does not
         # see the lower root (for a concave P_u it lands between the root and outer,
         # and Newton then converges monotonically), when that stays in the bracket.
-        P2, dP2 = jax.jvp(jax.vmap(P_u), (jnp.stack([start, outer]),), (jnp.ones((2,), start.dtype),))
+        P2, dP2 = _value_and_slope(jax.vmap(P_u), jnp.stack([start, outer]), u_scale)
         t_out = outer - P_out / jnp.where(dP2[1] < 0.0, dP2[1], -1.0)
         use_t = (dP2[0] > 0.0) & jnp.isfinite(P_out) & (dP2[1] < 0.0) & (t_out >= inner) & (t_out <= outer)
         start = jnp.where(use_t, t_out, start)
-        # both u roots in one vectorised iteration (one copy of the potential in the graph)
+        # both u roots in one vectorised iteration (one copy of the potential in the
+        # graph); P_u and its slope at the outer end are known from above
         y_u, st_u = _newton(
             jax.vmap(P_u),
             jnp.stack([jnp.clip(yx + d_lo, y_floor, yx), start]),
             jnp.stack([y_floor, outer]),
             jnp.stack([yx, inner]),
             n,
+            u_scale,
+            f_neg=jnp.stack([-jnp.inf, P_out]),
+            df_neg=jnp.stack([jnp.nan, dP2[1]]),
         )
         # Near-circular orbits: the roots approach a double root, where Newton slows to
         # halving; there the harmonic model is exact to O(width^2) and is used instead.
@@ -411,14 +615,15 @@ class StaeckelFudge(AbstractActionMethod):
         y_min = jnp.where(cold, yx + d_lo, y_u[0])
         y_max = jnp.where(cold, yx + d_hi, y_u[1])
         st1 = st2 = jnp.where(cold, 0.0, jnp.max(st_u))
-        yz = jnp.sin(wx0) ** 2
+        yz = _sin_cos(wx0)[0] ** 2
         yz_ceil = jnp.sin(_W_CEIL) ** 2
         # sqrt(y) has an infinite derivative at y = 0 (z = 0), so the quadratic model is
         # not used for stars in the plane: there the root is simple in y, P_w is close to
         # linear, and Newton from y = 1e-8 (either side of the root) converges at once.
-        _, d_z = _first_guesses(P_w, jnp.maximum(yz, 1e-10), Pv0 * (1.0 - yz))
+        _, d_z = _first_guesses(jax.vmap(P_w), jnp.maximum(yz, 1e-10), Pv0 * (1.0 - yz), _SLOPE_SCALE)
         z_start = jnp.where(yz < 1e-10, 1e-8, jnp.clip(yz + d_z, yz, yz_ceil))
-        y_A, st3 = _newton(P_w, z_start, yz_ceil, yz, n)
+        y_A, st3 = _newton(jax.vmap(P_w), z_start[None], yz_ceil[None], yz[None], n, _SLOPE_SCALE)
+        y_A, st3 = y_A[0], st3[0]
         umin0 = jnp.minimum(jnp.arcsinh(jnp.sqrt(y_min)), ux0)
         umax0 = jnp.maximum(jnp.arcsinh(jnp.sqrt(y_max)), ux0)
         A0 = jnp.maximum(jnp.arcsin(jnp.sqrt(y_A)), wx0)
@@ -443,7 +648,7 @@ class StaeckelFudge(AbstractActionMethod):
         M = self.order
         st = self._setup(potential, delta, R, z, v_R, v_phi, v_z)
         Lz, ux, wx_signed, p_u, p_v, args = (st[k] for k in ("Lz", "ux", "wx_signed", "p_u", "p_v", "args"))
-        S_R, S_z = _make_S(args)
+        S = _separated(args)
         umin0, umax0, A0, flag = self._turning_points(args)
 
         h0 = 0.5 * (umax0 - umin0)
@@ -462,10 +667,12 @@ class StaeckelFudge(AbstractActionMethod):
         # stencil for the Taylor coefficients (keeps the compiled graph small).
         dl = _FD_STEP
         uj = m - h * cpsi
-        Su = jax.vmap(S_R)(jnp.concatenate([uj, m + dl * jnp.asarray([2.0, 1.0, 0.0, -1.0, -2.0])]))
+        shq, chq = _sinh_cosh(jnp.concatenate([uj, m + dl * jnp.asarray([2.0, 1.0, 0.0, -1.0, -2.0])]))
+        Su = _materialize(jax.vmap(S["R_sc"])(shq, chq), jax.lax.stop_gradient(shq))
         Sj, (f2, f1, f0, fm1, fm2) = Su[:M], Su[M:]
         wj = A * schi
-        Sw = jax.vmap(S_z)(jnp.concatenate([wj, dl * jnp.asarray([0.0, 1.0, 2.0])]))
+        swq, cwq = _sin_cos(jnp.concatenate([wj, dl * jnp.asarray([0.0, 1.0, 2.0])]))
+        Sw = _materialize(jax.vmap(S["z_sc"])(swq, cwq), jax.lax.stop_gradient(swq))
         Szj, (g0, g1, g2) = Sw[:M], Sw[M:]
 
         # Actions (the roots' derivatives do not matter here: p vanishes at them).
@@ -496,10 +703,10 @@ class StaeckelFudge(AbstractActionMethod):
         Qz = jnp.maximum(jnp.where(small_v, Qz_tay, Qz_dir), 1e-300)
 
         iu = 1.0 / jnp.sqrt(Qu)
-        sh2j = jnp.sinh(uj) ** 2
+        sh2j = shq[:M] ** 2
         fuE, fuI, fuL = sh2j * iu, -iu, -iu / sh2j  # d p_u/d(E, I3, Lz) up to constant factors
         iz = 1.0 / jnp.sqrt(Qz)
-        c2j = jnp.cos(wj) ** 2  # = sin^2 v
+        c2j = cwq[:M] ** 2  # = sin^2 v
         fzE, fzI, fzL = c2j * iz, iz, -iz / c2j
 
         # Full-period derivatives dJ/d(E, I3, Lz)

@@ -123,6 +123,10 @@ class TabulatedSphericalPotential(AbstractSphericalPotential):
     u0: jnp.ndarray
     h: jnp.ndarray
     nodes: jnp.ndarray
+    #: Per-interval polynomial coefficients (derived from ``nodes``), shape (n - 1, 8):
+    #: Phi = sum_k c_k t^k (k = 0..5) on [u_i, u_i+1] with t = (u - u_i) / h; columns 6, 7
+    #: are padding, so that one aligned 64-byte row is fetched by a single gather.
+    coeffs: jnp.ndarray
 
     def __init__(self, u0, h, nodes):
         nodes = jnp.asarray(nodes, dtype=jnp.float64)
@@ -131,6 +135,7 @@ class TabulatedSphericalPotential(AbstractSphericalPotential):
         self.u0 = jnp.asarray(u0, dtype=jnp.float64)
         self.h = jnp.asarray(h, dtype=jnp.float64)
         self.nodes = nodes
+        self.coeffs = _interval_coefficients(nodes, self.h)
 
     @classmethod
     def from_potential(cls, potential, r_min=1e-5, r_max=1e3, n=None, *, h=None):
@@ -192,6 +197,10 @@ class TabulatedSphericalPotential(AbstractSphericalPotential):
     # ---------------------------------------------------------------- kernel
     def _phi_u(self, u):
         """Phi as a function of u = ln r (scalar)."""
+        return self._phi_ur(u, jnp.exp(u))
+
+    def _phi_ur(self, u, r):
+        """Phi at u = ln r, given also r itself (saves an exponential for the outer continuation)."""
         n = self.nodes.shape[0]
         u_max = self.u0 + self.h * (n - 1)
         s = (u - self.u0) / self.h
@@ -200,18 +209,11 @@ class TabulatedSphericalPotential(AbstractSphericalPotential):
         # finite (merely unused) outside the table.
         i = jnp.clip(jnp.floor(jax.lax.stop_gradient(s)).astype(jnp.int32), 0, n - 2)
         t = s - i
-        y0, d0, s0, dy = self.nodes[i]
-        _, d1, s1, _ = self.nodes[i + 1]
-        h = self.h
-        d0, d1 = h * d0, h * d1
-        s0, s1 = h * h * s0, h * h * s1
-        # dy = Phi(u_i+1) - Phi(u_i) is stored separately (integrated from
-        # dPhi/du): differencing two large node values would cost ~eps |Phi| / h
-        # in the force where Phi is nearly flat (near the centre).
-        c3 = 10.0 * dy - 6.0 * d0 - 4.0 * d1 - 0.5 * (3.0 * s0 - s1)
-        c4 = -15.0 * dy + 8.0 * d0 + 7.0 * d1 + 0.5 * (3.0 * s0 - 2.0 * s1)
-        c5 = 6.0 * dy - 3.0 * d0 - 3.0 * d1 - 0.5 * (s0 - s1)
-        inside = y0 + t * (d0 + t * (0.5 * s0 + t * (c3 + t * (c4 + t * c5))))
+        # One gather of the interval's coefficients (Horner form). Gathers are the
+        # slow part of table look-ups on XLA:CPU; one row of 8 is ~3x faster than
+        # gathering two node rows and forming the coefficients per evaluation.
+        c = self.coeffs[i]
+        inside = c[0] + t * (c[1] + t * (c[2] + t * (c[3] + t * (c[4] + t * c[5]))))
 
         # Inner continuation: power law matching value, slope and curvature.
         f0, g0, q0, _ = self.nodes[0]
@@ -224,10 +226,24 @@ class TabulatedSphericalPotential(AbstractSphericalPotential):
         # Outer continuation: Phi = A/r + B/r^2 matching value and slope; a
         # Kepler tail (no mass beyond r_max) gives B = 0 and is reproduced exactly.
         fn, gn, _, _ = self.nodes[n - 1]
-        x = jnp.exp(-jnp.maximum(u - u_max, 0.0))  # r_max / r
+        x = jnp.minimum(jnp.exp(u_max) / r, 1.0)  # r_max / r
         outer = (2.0 * fn + gn) * x - (fn + gn) * x * x
 
         return jnp.where(u < self.u0, inner, jnp.where(u > u_max, outer, inside))
 
     def _phi_r(self, r):
-        return self._phi_u(jnp.log(r))
+        return self._phi_ur(jnp.log(r), r)
+
+
+def _interval_coefficients(nodes, h):
+    """Coefficients of the quintic Hermite polynomial of each interval in t = (u - u_i) / h, padded to 8."""
+    y0, d0, s0, dy = nodes[:-1, 0], h * nodes[:-1, 1], h * h * nodes[:-1, 2], nodes[:-1, 3]
+    d1, s1 = h * nodes[1:, 1], h * h * nodes[1:, 2]
+    # dy = Phi(u_i+1) - Phi(u_i) is stored separately (integrated from
+    # dPhi/du): differencing two large node values would cost ~eps |Phi| / h
+    # in the force where Phi is nearly flat (near the centre).
+    c3 = 10.0 * dy - 6.0 * d0 - 4.0 * d1 - 0.5 * (3.0 * s0 - s1)
+    c4 = -15.0 * dy + 8.0 * d0 + 7.0 * d1 + 0.5 * (3.0 * s0 - 2.0 * s1)
+    c5 = 6.0 * dy - 3.0 * d0 - 3.0 * d1 - 0.5 * (s0 - s1)
+    zero = jnp.zeros_like(y0)
+    return jnp.stack([y0, d0, 0.5 * s0, c3, c4, c5, zero, zero], axis=1)

@@ -185,21 +185,17 @@ class EnsembleObserver(eqx.Module):
     x_g0: jax.Array
 
     def __call__(self, state: BoxState) -> dict:
-        box = self.box
-        dxg = guiding_centre(box, state) - self.x_g0
-        J_R = radial_action(box, state)
-        rms_dJR = _rms(J_R - self.J_R0)
-        rms_dxg = _rms(dxg)
-        # delta J_phi = (2 - q) Omega R0 delta x_g (Eq. 7) without the large Omega R0^2.
-        rms_dJphi = (2.0 - box.q) * box.Omega * box.R0 * rms_dxg
+        per = PerStarObserver(self.box, self.J_R0, self.x_g0)(state)
+        rms_dJR = _rms(per["dJ_R"])
+        rms_dJphi = _rms(per["dJ_phi"])
         return {
             "sigma_R": _rms(state.vx),
             "sigma_z": _rms(state.vz),
             "rms_dJR": rms_dJR,
             "rms_dJphi": rms_dJphi,
-            "rms_dxg": rms_dxg,
-            "mean_JR": jnp.mean(J_R),
-            "mean_Jz": jnp.mean(vertical_action(box, state)),
+            "rms_dxg": _rms(per["dx_g"]),
+            "mean_JR": jnp.mean(self.J_R0 + per["dJ_R"]),
+            "mean_Jz": jnp.mean(per["J_z"]),
             "ratio": rms_dJR / rms_dJphi,
         }
 
@@ -222,6 +218,7 @@ class PerStarObserver(eqx.Module):
         dxg = guiding_centre(box, state) - self.x_g0
         return {
             "dJ_R": radial_action(box, state) - self.J_R0,
+            # delta J_phi = (2 - q) Omega R0 delta x_g (Eq. 7) without the large Omega R0^2.
             "dJ_phi": (2.0 - box.q) * box.Omega * box.R0 * dxg,
             "dx_g": dxg,
             "J_z": vertical_action(box, state),

@@ -424,18 +424,19 @@ def run_shearing_box(
     observe = ensemble_observer(box, initial)
     per_star = per_star_observer(box, initial)
 
-    # The field (which may hold a long looped window of grids) is passed as an
-    # argument rather than closed over, so XLA does not embed it as a constant.
+    # The field (which may hold a long looped window of grids) and the observer
+    # (per-star reference actions) are passed as arguments rather than closed
+    # over, so XLA does not embed them as constants.
     compiled: dict[int, Any] = {}
 
     def advance(state, fstate, j0, n):
         if n not in compiled:
             compiled[n] = eqx.filter_jit(
-                lambda bx, fo, s, f, jj: integrate(
-                    bx, fo, s, f, j0=jj, n_intervals=n, n_sub=tl.n_sub, dt_snap=tl.dt_snap, observe=observe
+                lambda bx, fo, ob, s, f, jj: integrate(
+                    bx, fo, s, f, j0=jj, n_intervals=n, n_sub=tl.n_sub, dt_snap=tl.dt_snap, observe=ob
                 )
             )
-        return compiled[n](box, forcing, state, fstate, jnp.asarray(j0, dtype=jnp.int32))
+        return compiled[n](box, forcing, observe, state, fstate, jnp.asarray(j0, dtype=jnp.int32))
 
     def save(complete):
         if output is not None:

@@ -14,11 +14,13 @@ in float64 as soon as the package is imported. The public surface is:
   :class:`Executor` (:mod:`diskorbits.io`, :mod:`diskorbits.parallel`);
 * ISM-driven transport (Modak et al. 2026): :func:`run_shearing_box` with a
   :class:`ShearingBox` and mock or user-supplied fluctuation fields
-  (:mod:`diskorbits.shearingbox`, :mod:`diskorbits.ism`).
+  (:mod:`diskorbits.shearingbox`, :mod:`diskorbits.ism`), and the action-space
+  diffusion that summarises it -- coefficients, fits, Langevin evolution
+  (:mod:`diskorbits.diffusion`).
 """
 
 from . import _config  # noqa: F401  (enables float64 before any array is made)
-from . import actions, frames, io, ism, orbits, parallel, potentials, shearingbox, units
+from . import actions, diffusion, frames, io, ism, orbits, parallel, potentials, shearingbox, units
 from .actions import ActionFlag, ActionResult, Epicycle, StaeckelFudge, compute_actions
 from .frames import (
     FRANKEL2020,
@@ -53,6 +55,7 @@ __version__ = "0.1.0"
 __all__ = [
     # subpackages
     "actions",
+    "diffusion",
     "frames",
     "io",
     "ism",

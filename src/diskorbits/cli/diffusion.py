@@ -1,0 +1,166 @@
+"""``diskorbits diffusion``: action-space diffusion coefficients, fits and Langevin runs (Modak et al. 2026).
+
+A thin layer over :mod:`diskorbits.diffusion` and :mod:`diskorbits.plotting.diffusion`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+__all__ = ["register"]
+
+diffusion_app = typer.Typer(
+    name="diffusion",
+    help="Action-space diffusion: coefficients (presets, environment scaling), fit to runs, Langevin evolution.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code=2)
+
+
+def _pair(text: Optional[str], name: str) -> Optional[tuple[float, float]]:
+    """'a' -> (a, a); 'a,b' -> (a, b)."""
+    if text is None:
+        return None
+    try:
+        vals = [float(v) for v in text.split(",")]
+    except ValueError:
+        _fail(f"{name} must be a number or 'LONG,SHORT', got {text!r}")
+    if len(vals) == 1:
+        return vals[0], vals[0]
+    if len(vals) != 2:
+        _fail(f"{name} takes one value or two ('LONG,SHORT'), got {text!r}")
+    return vals[0], vals[1]
+
+
+def _coefficient_table(info: dict, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    for col in ("", "regime", "d", "alpha", "turnover"):
+        t.add_column(col, justify="left" if col in ("", "regime") else "right")
+    for comp in ("D_RR", "D_phiphi"):
+        c = info[comp]
+        for regime, label in (("long", "J_R << J_*"), ("short", "J_R >> J_*")):
+            t.add_row(
+                comp,
+                label,
+                f"{c[regime]['coefficient']:.4g}",
+                f"{c[regime]['alpha']:g}",
+                f"{c['turnover_kpc_kms']:.3f} ({c['turnover_over_J_star']:.1f} J_*)" if regime == "long" else "",
+            )
+    console = Console()
+    console.print(t)
+    console.print("D = d (J_R / kpc km/s)^alpha in (kpc km/s)^2/Gyr; turnover in kpc km/s (Sec. III.3)")
+    console.print(f"J_* = {info['J_star_kpc_kms']:.3f} kpc km/s (Eq. 42/51)")
+    if info.get("late_ratio") is not None:
+        console.print(f"late rms dJ_R / rms dJ_phi = {info['late_ratio']:.4f} (Eq. 39)")
+    if info.get("late_ratio_eq56") is not None:
+        console.print(f"Eq. 56 estimate (neglects xi_RR != xi_phiphi) = {info['late_ratio_eq56']:.4f}")
+
+
+def register(app: typer.Typer) -> None:
+    @diffusion_app.command("coefficients")
+    def coefficients_command(
+        preset: Optional[str] = typer.Option(
+            None, "--preset", help="Measured coefficients: R8 (Eqs. 40-41), LGR4 (A1-A2), LGR4-predicted (A3-A4)."
+        ),
+        sigma_bar: Optional[float] = typer.Option(None, "--sigma-bar", help="Mean gas surface density, Msun/pc^2."),
+        lambda_star: float = typer.Option(600.0, "--lambda-star", help="Dominant fluctuation wavelength, pc."),
+        tau_star: float = typer.Option(70.0, "--tau-star", help="Correlation time of the dominant fluctuations, Myr."),
+        kappa: float = typer.Option(40.0, "--kappa", help="Epicyclic frequency, km/s/kpc."),
+        radius: float = typer.Option(8.0, "--R", help="Galactocentric radius, kpc."),
+        alpha_w: float = typer.Option(0.71, "--alpha-w", help="h/H of the gas profile (Eq. 47)."),
+        n_delta: float = typer.Option(2.3, "--n-delta", help="Index of the surface-density spectrum (Eq. 18)."),
+        xi: Optional[str] = typer.Option(
+            None, "--xi", help="Vertical suppression xi (Eq. 44): one value or 'LONG,SHORT'. Default: from --sigma-z, else 1."
+        ),
+        sigma_z: Optional[str] = typer.Option(
+            None, "--sigma-z", help="Vertical dispersion (km/s), one value or 'LONG,SHORT': xi from Eq. 46."
+        ),
+        gas: str = typer.Option("R8", "--gas", help="Gas profile and thickness H for Eq. 46: R8 or LGR4 preset."),
+        gas_h: Optional[float] = typer.Option(None, "--gas-H", help="Override the gas rms thickness H, pc."),
+        nu: Optional[float] = typer.Option(
+            None, "--nu", help="Vertical frequency for Eq. 46, km/s/kpc (default: the --gas preset's box)."
+        ),
+        scale: float = typer.Option(1.0, "--scale", min=0.0, help="Multiply both coefficients (A^2, or a known xi)."),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+        plot: Optional[Path] = typer.Option(None, "--plot", help="Save a figure of D_RR(J_R) and D_phiphi(J_R)."),
+    ) -> None:
+        """Diffusion coefficients from a paper preset or scaled to an environment (Eqs. 50-56)."""
+        from .. import units
+        from ..diffusion import (
+            Environment,
+            diffusion_preset,
+            late_ratio_scaling,
+            scale_coefficients,
+        )
+        from ..diffusion.environment import suppression_for_dispersion
+
+        if (preset is None) == (sigma_bar is None):
+            _fail("give either --preset R8|LGR4|LGR4-predicted or an environment (--sigma-bar ... )")
+        env = None
+        try:
+            if preset is not None:
+                D = diffusion_preset(preset)
+            else:
+                xis = _pair(xi, "--xi")
+                if xis is None and sigma_z is not None:
+                    from ..ism import ism_preset
+                    from ..shearingbox import box_preset
+
+                    model = ism_preset(gas)
+                    H = model.H if gas_h is None else gas_h * 1e-3
+                    nu_int = float(box_preset(gas).vertical.nu) if nu is None else nu * units.KMS_KPC
+                    k_star = 2 * 3.141592653589793 / (lambda_star * 1e-3)
+                    sz = _pair(sigma_z, "--sigma-z")
+                    xis = tuple(
+                        float(v)
+                        for v in suppression_for_dispersion(
+                            [s * units.KMS for s in sz], k_star=k_star, H=H, nu=nu_int, profile=model.profile
+                        )
+                    )
+                env = Environment.from_paper_units(
+                    sigma_bar=sigma_bar, lambda_star=lambda_star, tau_star=tau_star, kappa=kappa, R=radius,
+                    alpha_w=alpha_w, n_delta=n_delta, xi=xis if xis is not None else 1.0,
+                )  # fmt: skip
+                D = scale_coefficients(env, name="environment")
+            if scale != 1.0:
+                D = D.scaled(scale)
+        except ValueError as exc:
+            _fail(str(exc))
+        info = D.to_paper_units()
+        if env is not None:
+            info["environment"] = env.to_paper_units()
+            info["late_ratio_eq56"] = late_ratio_scaling(env)
+        if scale != 1.0:
+            info["scale"] = scale
+        if plot is not None:
+            from ..plotting.diffusion import plot_coefficients
+
+            plot_coefficients(D, labels=[D.name], save=plot)
+            info["plot"] = str(plot)
+        if as_json:
+            typer.echo(json.dumps(info, indent=2))
+            return
+        _coefficient_table(info, f"diffusion coefficients: {D.name}")
+        if env is not None:
+            e = info["environment"]
+            typer.echo(
+                f"environment: Sigma_bar {e['sigma_bar_msun_pc2']:g} Msun/pc^2, lambda_* {e['lambda_star_pc']:g} pc, "
+                f"tau_* {e['tau_star_myr']:g} Myr, kappa {e['kappa_kms_kpc']:.4g} km/s/kpc, R {e['R_kpc']:g} kpc, "
+                f"alpha_w {e['alpha_w']:g}, xi (long, short) {e['xi']['RR']}"
+            )
+        if plot is not None:
+            typer.echo(f"wrote {plot}")
+
+    app.add_typer(diffusion_app, name="diffusion")

@@ -1,0 +1,66 @@
+"""Action-space diffusion driven by ISM fluctuations (Modak et al. 2026, Secs. III.2-IV.3, Apps. A, C).
+
+* :mod:`~diskorbits.diffusion.coefficients` -- broken-power-law ``D_RR(J_R)``,
+  ``D_phiphi(J_R)``, the paper's presets (Eqs. 40-41, A1-A4), ``J_*`` (Eq. 42),
+  the late heating-to-migration ratio (Eq. 39);
+* :mod:`~diskorbits.diffusion.environment` -- rescaling to other galactic
+  environments (Eqs. 50-56);
+* :mod:`~diskorbits.diffusion.analytic` -- Eq. C4, Eqs. 29-30, C5, C8;
+* the vertical suppression factor xi (Eqs. 44-48) lives with the gas profile in
+  :mod:`diskorbits.ism.vertical` and is re-exported here.
+
+Internal units: actions kpc^2/Myr, coefficients (kpc^2/Myr)^2/Myr, t in Myr.
+"""
+
+from .analytic import (
+    cold_ensemble_rms_prediction,
+    heating_constant,
+    mean_azimuthal_coefficient,
+    mean_radial_action_prediction,
+)
+from .coefficients import (
+    DIFFUSION_PRESETS,
+    PAPER_ACTION,
+    PAPER_D,
+    BrokenPowerLaw,
+    DiffusionCoefficients,
+    PowerLaw,
+    diffusion_preset,
+    j_star,
+)
+from ..ism.vertical import suppression_factor, suppression_factor_fit
+from .environment import (
+    LGR4_ENVIRONMENT,
+    R8_ENVIRONMENT,
+    SCALING_EXPONENTS,
+    Environment,
+    j_star_scaling,
+    late_ratio_scaling,
+    scale_coefficients,
+    suppression_for_dispersion,
+)
+
+__all__ = [
+    "PowerLaw",
+    "BrokenPowerLaw",
+    "DiffusionCoefficients",
+    "DIFFUSION_PRESETS",
+    "diffusion_preset",
+    "j_star",
+    "PAPER_ACTION",
+    "PAPER_D",
+    "Environment",
+    "R8_ENVIRONMENT",
+    "LGR4_ENVIRONMENT",
+    "SCALING_EXPONENTS",
+    "scale_coefficients",
+    "late_ratio_scaling",
+    "j_star_scaling",
+    "suppression_for_dispersion",
+    "suppression_factor",
+    "suppression_factor_fit",
+    "heating_constant",
+    "mean_radial_action_prediction",
+    "cold_ensemble_rms_prediction",
+    "mean_azimuthal_coefficient",
+]

@@ -5,6 +5,9 @@
   the late heating-to-migration ratio (Eq. 39);
 * :mod:`~diskorbits.diffusion.environment` -- rescaling to other galactic
   environments (Eqs. 50-56);
+* :mod:`~diskorbits.diffusion.changes`, :mod:`~diskorbits.diffusion.regimes`,
+  :mod:`~diskorbits.diffusion.fit` -- coefficients fitted to the rms action
+  changes of shearing-box runs or plain tables, with bootstrap errors (Eqs. 27-30, C5);
 * :mod:`~diskorbits.diffusion.analytic` -- Eq. C4, Eqs. 29-30, C5, C8;
 * the vertical suppression factor xi (Eqs. 44-48) lives with the gas profile in
   :mod:`diskorbits.ism.vertical` and is re-exported here.
@@ -12,12 +15,14 @@
 Internal units: actions kpc^2/Myr, coefficients (kpc^2/Myr)^2/Myr, t in Myr.
 """
 
+from ..ism.vertical import suppression_factor, suppression_factor_fit
 from .analytic import (
     cold_ensemble_rms_prediction,
     heating_constant,
     mean_azimuthal_coefficient,
     mean_radial_action_prediction,
 )
+from .changes import ActionChanges
 from .coefficients import (
     DIFFUSION_PRESETS,
     PAPER_ACTION,
@@ -28,7 +33,6 @@ from .coefficients import (
     diffusion_preset,
     j_star,
 )
-from ..ism.vertical import suppression_factor, suppression_factor_fit
 from .environment import (
     LGR4_ENVIRONMENT,
     R8_ENVIRONMENT,
@@ -39,6 +43,16 @@ from .environment import (
     scale_coefficients,
     suppression_for_dispersion,
 )
+from .fit import (
+    DiffusionFit,
+    Estimate,
+    RegimeFit,
+    fit_diffusion,
+    fit_regime,
+    load_fit_coefficients,
+    write_fit_json,
+)
+from .regimes import REGIME_INDICES, auto_windows
 
 __all__ = [
     "PowerLaw",
@@ -63,4 +77,14 @@ __all__ = [
     "mean_radial_action_prediction",
     "cold_ensemble_rms_prediction",
     "mean_azimuthal_coefficient",
+    "ActionChanges",
+    "REGIME_INDICES",
+    "auto_windows",
+    "fit_regime",
+    "fit_diffusion",
+    "DiffusionFit",
+    "RegimeFit",
+    "Estimate",
+    "write_fit_json",
+    "load_fit_coefficients",
 ]

@@ -41,3 +41,46 @@ def test_coefficients_errors():
     assert res.exit_code == 2 and "unknown diffusion preset" in res.output
     res = runner.invoke(app, ["diffusion", "coefficients", "--sigma-bar", "-3"])
     assert res.exit_code == 2 and "sigma_bar" in res.output
+
+
+def test_fit_a_long_format_table(tmp_path):
+    """`diffusion fit TABLE --J-star` recovers the R8 long-wavelength coefficients from exact cold-ensemble draws."""
+    import numpy as np
+    from astropy.table import Table
+
+    from diskorbits.diffusion import PAPER_ACTION, diffusion_preset
+
+    d_RR, _, d_pp, _ = diffusion_preset("R8").regime("long")
+    rng = np.random.default_rng(3)
+    t = np.geomspace(20.0, 400.0, 10)  # Myr
+    n = 4000
+    # long-wavelength regime from J_R = 0: J_R exponential with mean d_RR t / 2, J_phi Gaussian of variance d_pp t
+    dJR = rng.exponential(1.0, (t.size, n)) * (0.5 * d_RR * t)[:, None]
+    dJp = rng.normal(0.0, 1.0, (t.size, n)) * np.sqrt(d_pp * t)[:, None]
+    star = np.tile(np.arange(n), t.size)
+    table = Table({"star": star, "t_gyr": np.repeat(t / 1e3, n), "dJ_R": dJR.ravel() / PAPER_ACTION,
+                   "dJ_phi": dJp.ravel() / PAPER_ACTION})
+    path = tmp_path / "changes.csv"
+    table.write(path, format="ascii.csv")
+    out = tmp_path / "fit.json"
+    res = runner.invoke(app, ["diffusion", "fit", str(path), "--long-window", "0.02,0.4", "--J-star", "0.2",
+                              "--bootstrap", "50", "--json", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.output)
+    long = info["regimes"]["long"]
+    assert long["D_RR"]["coefficient"] == pytest.approx(9.3, abs=3 * long["D_RR"]["std"] + 0.05)
+    assert long["D_phiphi"]["coefficient"] == pytest.approx(6900, abs=3 * long["D_phiphi"]["std"] + 20)
+    assert info["regimes"]["short"] is None and out.exists()
+    # human output names what was not fitted
+    res = runner.invoke(app, ["diffusion", "fit", str(path), "--long-window", "0.02,0.4", "--J-star", "0.2",
+                              "--bootstrap", "10"])
+    assert res.exit_code == 0 and "not fitted" in res.output
+
+
+def test_fit_errors_are_named(tmp_path):
+    res = runner.invoke(app, ["diffusion", "fit", str(tmp_path / "missing.h5")])
+    assert res.exit_code == 2 and "no such file" in res.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("star,t_gyr,dJ_R\n0,0.1,1.0\n")
+    res = runner.invoke(app, ["diffusion", "fit", str(bad), "--J-star", "0.2"])
+    assert res.exit_code == 2 and "dJ_phi" in res.output

@@ -68,6 +68,42 @@ def _coefficient_table(info: dict, title: str) -> None:
         console.print(f"Eq. 56 estimate (neglects xi_RR != xi_phiphi) = {info['late_ratio_eq56']:.4f}")
 
 
+def _print_fit(info: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    n = info["n_stars"]
+    t = Table(title=f"diffusion fit: {info['label']} ({n if n is not None else 'rms curves'} stars)")
+    for col in ("regime", "window [Gyr]", "D_RR", "D_phiphi", "free slopes dJ_R, dJ_phi (expected)"):
+        t.add_column(col, justify="left" if col == "regime" else "right")
+    for regime, r in info["regimes"].items():
+        if r is None:
+            t.add_row(regime, "-", "not fitted", info["notes"].get(regime, ""), "")
+            continue
+
+        def fmt(est):
+            err = f" ± {est['std']:.2g}" if est.get("std") is not None else ""
+            return f"{est['coefficient']:.4g}{err}"
+
+        sl = r["free_slopes"]
+        slopes = ", ".join(
+            f"{sl[k]['slope']:.2f} ({sl[k]['expected']:.2f})" for k in ("rms_dJR", "rms_dJphi") if sl.get(k)
+        )
+        w = r["window_myr"]
+        t.add_row(regime, f"{w[0] / 1e3:.3g}-{w[1] / 1e3:.3g}", fmt(r["D_RR"]), fmt(r["D_phiphi"]), slopes)
+    console = Console()
+    console.print(t)
+    console.print("D in (kpc km/s)^2/Gyr at J_R = 1 kpc km/s; long: D_RR ~ J_R, D_phiphi const; short: both ~ J_R^-1/2")
+    if info.get("late_ratio"):
+        lr = info["late_ratio"]
+        err = f" ± {lr['std']:.2g}" if lr.get("std") is not None else ""
+        console.print(f"late ratio (Eq. 39) = {lr['value']:.4f}{err}")
+    console.print(info["bootstrap_note"])
+    for regime, r in info["regimes"].items():
+        for w in (r or {}).get("warnings", []):
+            console.print(f"[yellow]warning ({regime}):[/yellow] {w}")
+
+
 def register(app: typer.Typer) -> None:
     @diffusion_app.command("coefficients")
     def coefficients_command(
@@ -162,5 +198,63 @@ def register(app: typer.Typer) -> None:
             )
         if plot is not None:
             typer.echo(f"wrote {plot}")
+
+
+    @diffusion_app.command("fit")
+    def fit_command(
+        source: Path = typer.Argument(..., help="Shearing-box run file (.h5) or a table (CSV/ECSV/FITS/Parquet)."),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+        n_bootstrap: int = typer.Option(200, "--bootstrap", min=0, help="Bootstrap resamplings of the stars."),
+        seed: int = typer.Option(0, "--seed", min=0, help="Seed of the bootstrap."),
+        long_window: Optional[str] = typer.Option(
+            None, "--long-window", help="Long-wavelength window 'T0,T1' in Gyr (default: automatic)."
+        ),
+        short_window: Optional[str] = typer.Option(
+            None, "--short-window", help="Short-wavelength window 'T0,T1' in Gyr (default: automatic)."
+        ),
+        j_star: Optional[float] = typer.Option(
+            None, "--J-star", help="J_* in kpc km/s (needed for tables with automatic windows)."
+        ),
+        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the fit as JSON (Langevin input)."),
+        plot: Optional[Path] = typer.Option(None, "--plot", help="Save a figure: data, bootstrap band, fitted lines."),
+    ) -> None:
+        """Fit D_RR and D_phiphi in each regime to rms action changes (Eqs. 27-30, C5), bootstrap over stars."""
+        from .. import units
+        from ..diffusion import ActionChanges, fit_diffusion, write_fit_json
+
+        if not source.exists():
+            _fail(f"no such file: {source}")
+        windows = "auto"
+        if long_window is not None or short_window is not None:
+            windows = {}
+            for regime, text in (("long", long_window), ("short", short_window)):
+                if text is not None:
+                    a, b = _pair(text, f"--{regime}-window")
+                    windows[regime] = (a * units.GYR, b * units.GYR)
+        Js = None if j_star is None else j_star * units.KPC_KMS
+        try:
+            if source.suffix.lower() in (".h5", ".hdf5"):
+                data = ActionChanges.from_run(source)
+            else:
+                data = ActionChanges.from_table(source, J_star=Js)
+            fit = fit_diffusion(data, windows=windows, n_bootstrap=n_bootstrap, seed=seed, J_star=Js)
+        except (FileNotFoundError, ValueError, OSError, KeyError) as exc:
+            _fail(str(exc))
+        info = fit.to_dict()
+        if output is not None:
+            write_fit_json(fit, output)
+            info["output"] = str(output)
+        if plot is not None:
+            from ..plotting.diffusion import plot_fit
+
+            plot_fit(fit, data, save=plot)
+            info["plot"] = str(plot)
+        if as_json:
+            typer.echo(json.dumps(info, indent=2))
+            return
+        _print_fit(info)
+        for key in ("output", "plot"):
+            if key in info:
+                typer.echo(f"wrote {info[key]}")
 
     app.add_typer(diffusion_app, name="diffusion")

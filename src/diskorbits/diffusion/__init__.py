@@ -8,6 +8,9 @@
 * :mod:`~diskorbits.diffusion.changes`, :mod:`~diskorbits.diffusion.regimes`,
   :mod:`~diskorbits.diffusion.fit` -- coefficients fitted to the rms action
   changes of shearing-box runs or plain tables, with bootstrap errors (Eqs. 27-30, C5);
+* :mod:`~diskorbits.diffusion.langevin` (with ``langevin_config``,
+  ``langevin_run``) -- populations evolved by the Langevin equation of
+  Eq. 26 (Eq. 43 plus the Ito drift), resumable HDF5 runs from TOML;
 * :mod:`~diskorbits.diffusion.analytic` -- Eq. C4, Eqs. 29-30, C5, C8;
 * the vertical suppression factor xi (Eqs. 44-48) lives with the gas profile in
   :mod:`diskorbits.ism.vertical` and is re-exported here.
@@ -52,6 +55,16 @@ from .fit import (
     load_fit_coefficients,
     write_fit_json,
 )
+from .langevin import (
+    LangevinResult,
+    default_dt,
+    evolve,
+    log_output_times,
+    schwarzschild_radial_actions,
+    suggested_dt,
+)
+from .langevin_config import LangevinConfig, load_langevin_config
+from .langevin_run import LangevinRun, read_langevin, run_langevin
 from .regimes import REGIME_INDICES, auto_windows
 
 __all__ = [
@@ -87,4 +100,15 @@ __all__ = [
     "Estimate",
     "write_fit_json",
     "load_fit_coefficients",
+    "evolve",
+    "LangevinResult",
+    "suggested_dt",
+    "default_dt",
+    "schwarzschild_radial_actions",
+    "log_output_times",
+    "LangevinConfig",
+    "load_langevin_config",
+    "run_langevin",
+    "read_langevin",
+    "LangevinRun",
 ]

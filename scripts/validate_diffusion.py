@@ -249,12 +249,54 @@ def _fmt(e, digits=3):
     return f"{e.value:.{digits}g} ± {e.std:.2g}"
 
 
+def langevin_check(name, data, n_stars, seed, out_png):
+    """Fit ``data`` with both closures, evolve each fit (and the paper's preset) by the Langevin
+    equation, and compare the rms curves with the run's (issue 4, deliverable 5)."""
+    from diskorbits.diffusion import evolve
+    from diskorbits.plotting.diffusion import plot_rms_curves
+
+    R, P = data.rms()
+    t = np.asarray(data.t_myr)
+    pos = t > 0
+    series = [{"label": f"{name} (shearing box, N = {data.n_stars})", "t_myr": t[pos], "rms_dJR": R[pos],
+               "rms_dJphi": P[pos], "kind": "data"}]  # fmt: skip
+    preset = "R8" if name.startswith("r8") else "LGR4"
+    result = {}
+    for label, coeffs in (
+        ("fit, self-similar closure", fit_diffusion(data, n_bootstrap=0, closure="self-similar").coefficients),
+        ("fit, exponential closure (Eqs. 29-30)", fit_diffusion(data, n_bootstrap=0).coefficients),
+        (f"paper's {preset} (Eqs. 40-41 / A1-A2)", diffusion_preset(preset)),
+    ):
+        lv = evolve(coeffs, np.zeros(n_stars), t[pos], seed=seed)
+        qR = np.asarray(lv.stats["rms_dJR"]) / R[pos]
+        qP = np.asarray(lv.stats["rms_dJphi"]) / P[pos]
+        after = t[pos] >= 100.0
+        result[label] = {
+            "coefficients": coeffs.to_paper_units(),
+            "ratio_rms_dJR": {"t_myr": t[pos].tolist(), "langevin_over_run": qR.tolist()},
+            "ratio_rms_dJphi": {"t_myr": t[pos].tolist(), "langevin_over_run": qP.tolist()},
+            "range_after_100myr": {"rms_dJR": [float(qR[after].min()), float(qR[after].max())],
+                                   "rms_dJphi": [float(qP[after].min()), float(qP[after].max())]},
+            "at_10gyr": {"rms_dJR": float(qR[-1]), "rms_dJphi": float(qP[-1])},
+        }  # fmt: skip
+        series.append({"label": f"Langevin: {label}", "t_myr": t[pos], "rms_dJR": np.asarray(lv.stats["rms_dJR"]),
+                       "rms_dJphi": np.asarray(lv.stats["rms_dJphi"]), "kind": "model"})  # fmt: skip
+        rr, pp = result[label]["range_after_100myr"]["rms_dJR"], result[label]["range_after_100myr"]["rms_dJphi"]
+        print(f"  {name:10s} {label:40s}: Langevin / run, t >= 100 Myr: rms dJ_R {rr[0]:.2f}-{rr[1]:.2f}, "
+              f"rms dJ_phi {pp[0]:.2f}-{pp[1]:.2f}; at 10 Gyr {qR[-1]:.2f}, {qP[-1]:.2f}")
+    from diskorbits.plotting.diffusion import _plt
+
+    _plt().close(plot_rms_curves(series, save=out_png, title=f"{name}: shearing box vs Langevin ({n_stars} stars)"))
+    return result
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=Path, default=Path("/tmp/ism_runs"), help="directory with <config name>.h5 files")
     ap.add_argument("--out", type=Path, default=Path("docs/validation"))
     ap.add_argument("--n-bootstrap", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--langevin-stars", type=int, default=100_000, help="stars per Langevin comparison run")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -349,6 +391,25 @@ def main(argv=None):
                       f" (Eq. 48: {d['xi_eq48_H250']:.3f})")
         figure_xi(rows, curve, args.out / "diffusion_xi.png")
 
+    # Langevin with fitted coefficients against the runs themselves
+    doc["langevin"] = {}
+    print("\n== Langevin evolution with coefficients fitted to the run, against the run")
+    for name, tag in (("r8_cold", "r8"), ("lgr4_cold", "lgr4")):
+        if name in datas:
+            doc["langevin"][name] = langevin_check(
+                name, datas[name], args.langevin_stars, args.seed, args.out / f"diffusion_langevin_{tag}.png"
+            )
+    print("\n== Self-similar-closure fits (the Langevin-ready coefficients)")
+    doc["self_similar"] = {}
+    for name in ("r8_cold", "lgr4_cold"):
+        if name in datas:
+            f = fit_diffusion(datas[name], n_bootstrap=args.n_bootstrap, seed=args.seed, closure="self-similar")
+            doc["self_similar"][name] = f.to_dict()
+            for r in ("long", "short"):
+                if f.regimes[r] is not None:
+                    print(f"  {name:10s} {r:5s}: D_RR {_fmt(f.regimes[r].estimate('D_RR'))}  "
+                          f"D_phiphi {_fmt(f.regimes[r].estimate('D_phiphi'), 4)}")
+
     # figures
     from diskorbits.plotting.diffusion import _plt, plot_coefficients, plot_fit
 
@@ -369,7 +430,8 @@ def main(argv=None):
     out = args.out / "diffusion_fit.json"
     out.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"\nwrote {out}")
-    for f in ("diffusion_fit_r8.png", "diffusion_fit_lgr4.png", "diffusion_xi.png", "diffusion_coefficients.png"):
+    for f in ("diffusion_fit_r8.png", "diffusion_fit_lgr4.png", "diffusion_xi.png", "diffusion_coefficients.png",
+              "diffusion_langevin_r8.png", "diffusion_langevin_lgr4.png"):
         if (args.out / f).exists():
             print(f"wrote {args.out / f}")
 

@@ -84,3 +84,41 @@ def test_fit_errors_are_named(tmp_path):
     bad.write_text("star,t_gyr,dJ_R\n0,0.1,1.0\n")
     res = runner.invoke(app, ["diffusion", "fit", str(bad), "--J-star", "0.2"])
     assert res.exit_code == 2 and "dJ_phi" in res.output
+
+
+def test_evolve_summary_plot_and_resume(tmp_path):
+    """`diffusion evolve` -> run file -> `summary --json` and `plot`; a finished run is not silently redone."""
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(
+        'name = "cli_small"\n[run]\nseed = 3\nn_stars = 3000\nduration_gyr = 1.0\ndt_myr = "auto"\n'
+        'n_outputs = 12\nt_min_myr = 5.0\nn_store = 100\n[coefficients]\npreset = "R8"\n[stars]\n'
+        'sigma_R0_kms = 0.0\nbox = "R8"\n'
+    )
+    out = tmp_path / "lv.h5"
+    res = runner.invoke(app, ["diffusion", "evolve", str(cfg), "-o", str(out), "--no-progress", "--json"])
+    assert res.exit_code == 0, res.output
+    s = json.loads(res.output)
+    assert s["complete"] and s["n_stars"] == 3000 and s["t_gyr"] == pytest.approx(1.0)
+    # D = min(long, short branch), so the heating stays below both pure-law (exact) predictions,
+    # and by 1 Gyr it is close to the short-wavelength one
+    ss, lo = s["self_similar"]["short"]["rms_dJR_kpckms"], s["eq29_30"]["long"]["rms_dJR_kpckms"]
+    assert 0.8 * ss < s["rms_dJR_kpckms"] < min(ss, lo)
+    again = json.loads(runner.invoke(app, ["diffusion", "summary", str(out), "--json"]).output)
+    assert again["rms_dJR_kpckms"] == s["rms_dJR_kpckms"]
+    human = runner.invoke(app, ["diffusion", "summary", str(out)])
+    assert human.exit_code == 0 and "rms dJ_R" in human.output and "self-similar" in human.output
+    res = runner.invoke(app, ["diffusion", "evolve", str(cfg), "-o", str(out), "--no-progress", "--json"])
+    assert res.exit_code == 2 and "finished run" in res.output and "--overwrite" in res.output
+    fig = tmp_path / "rms.png"
+    res = runner.invoke(app, ["diffusion", "plot", str(out), "-o", str(fig)])
+    assert res.exit_code == 0, res.output
+    assert fig.stat().st_size > 10_000
+
+
+def test_evolve_errors_are_named(tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[run]\nn_stars = -5\n[coefficients]\npreset = "R8"\n')
+    res = runner.invoke(app, ["diffusion", "evolve", str(cfg), "-o", str(tmp_path / "x.h5"), "--no-progress"])
+    assert res.exit_code == 2 and "run.n_stars" in res.output
+    res = runner.invoke(app, ["diffusion", "summary", str(tmp_path / "missing.h5")])
+    assert res.exit_code == 2

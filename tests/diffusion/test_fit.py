@@ -13,6 +13,7 @@ from diskorbits.diffusion import (
     PAPER_D,
     ActionChanges,
     auto_windows,
+    cold_ensemble_rms,
     cold_ensemble_rms_prediction,
     diffusion_preset,
     fit_diffusion,
@@ -315,7 +316,8 @@ def test_run_file_end_to_end(tiny_run, tmp_path):
     assert doc["n_stars"] == 200 and doc["n_bootstrap"] == 50 and doc["seed"] == 1
     assert doc["windows_myr"] == {"long": [20.0, 120.0], "short": [200.0, 600.0]}
     assert set(doc["coefficients"]) == set(fit.coefficients.to_paper_units())
-    back = load_fit_coefficients(out)
+    with pytest.warns(UserWarning, match="exponential closure"):
+        back = load_fit_coefficients(out)
     assert float(back.D_RR.turnover) == pytest.approx(float(fit.coefficients.D_RR.turnover), rel=1e-12)
     assert float(back.J_star) == pytest.approx(float(fit.coefficients.J_star), rel=1e-12)
 
@@ -362,3 +364,20 @@ def test_plots_draw_the_expected_artists(tiny_run, tmp_path):
     plt.close(fig)
     with pytest.raises(ValueError, match="labels"):
         plot_coefficients([R8], labels=["a", "b"])
+
+
+def test_self_similar_closure_recovers_its_own_curves_and_differs_from_eq29_only_when_short():
+    """closure="self-similar" inverts the exact cold-start solution; same as Eqs. 29-30 for the long regime."""
+    t = np.geomspace(100.0, 1e4, 12)
+    for regime, (d_RR, a_R, d_pp, a_p) in (("long", LONG), ("short", SHORT)):
+        R, P = cold_ensemble_rms(t, d_RR, a_R, d_pp, a_p, "self-similar")
+        got = fit_regime(t, np.asarray(R), np.asarray(P), regime, closure="self-similar")
+        assert got == pytest.approx((d_RR, d_pp), rel=1e-10)
+        paper = fit_regime(t, np.asarray(R), np.asarray(P), regime)  # exponential closure
+        if regime == "long":
+            assert paper == pytest.approx((d_RR, d_pp), rel=1e-10)
+        else:
+            # Eq. 29 has 1.944 (d t)^0.4 where the exact solution has 1.015 (d t)^0.4: d_RR is 5x too small
+            assert paper[0] / d_RR == pytest.approx((1.0148 / 1.9440) ** 2.5, rel=2e-3)
+    with pytest.raises(ValueError, match="closure"):
+        fit_regime(t, np.asarray(R), np.asarray(P), "short", closure="gaussian")

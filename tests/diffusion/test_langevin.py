@@ -113,6 +113,10 @@ def test_short_branch_cold_start_matches_exact_self_similar_solution():
     s = (3.125 * d * t) ** 0.4
     mean_exact = s * gamma(0.8) / gamma(0.4)
     rms_exact = s * math.sqrt(gamma(1.2) / gamma(0.4))
+    # ... which is the "self-similar" closure the coefficient fits offer
+    np.testing.assert_allclose(np.asarray(analytic.self_similar_moment(t, d, -0.5, 1.0)), mean_exact, rtol=1e-12)
+    ss_R, _ = analytic.self_similar_rms_prediction(t, d, -0.5, 1.0, -0.5)
+    np.testing.assert_allclose(np.asarray(ss_R), rms_exact, rtol=1e-12)
     np.testing.assert_allclose(res.stats["mean_JR"], mean_exact, rtol=0.03)
     np.testing.assert_allclose(res.stats["rms_JR"], rms_exact, rtol=0.03)
     c4 = np.asarray(analytic.mean_radial_action_prediction(t, d, -0.5))

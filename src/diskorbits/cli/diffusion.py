@@ -98,10 +98,54 @@ def _print_fit(info: dict) -> None:
         lr = info["late_ratio"]
         err = f" ± {lr['std']:.2g}" if lr.get("std") is not None else ""
         console.print(f"late ratio (Eq. 39) = {lr['value']:.4f}{err}")
-    console.print(info["bootstrap_note"])
+    console.print(f"closure: {info['closure']}; " + info["bootstrap_note"])
     for regime, r in info["regimes"].items():
         for w in (r or {}).get("warnings", []):
             console.print(f"[yellow]warning ({regime}):[/yellow] {w}")
+
+
+def _print_langevin(s: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    title = f"{s.get('name') or 'Langevin run'}: {s['n_stars']:,} stars, t = {s.get('t_gyr', 0):.3g} Gyr"
+    if not s["complete"]:
+        title += " (unfinished checkpoint)"
+    t = Table(title=title)
+    t.add_column("quantity")
+    t.add_column("Langevin", justify="right")
+    t.add_column("Eqs. 29-30 short / long", justify="right")
+    t.add_column("self-similar short", justify="right")
+    t.add_column("unit")
+    if "t_gyr" not in s:
+        console.print(t)
+        return
+    e, ss = s["eq29_30"], s["self_similar"]
+    t.add_row("rms dJ_R", f"{s['rms_dJR_kpckms']:.4g}",
+              f"{e['short']['rms_dJR_kpckms']:.4g} / {e['long']['rms_dJR_kpckms']:.4g}",
+              f"{ss['short']['rms_dJR_kpckms']:.4g}", "kpc km/s")  # fmt: skip
+    t.add_row("rms dJ_phi", f"{s['rms_dJphi_kpckms']:.4g}",
+              f"{e['short']['rms_dJphi_kpckms']:.4g} / {e['long']['rms_dJphi_kpckms']:.4g}",
+              f"{ss['short']['rms_dJphi_kpckms']:.4g}", "kpc km/s")  # fmt: skip
+    ratio39 = s.get("late_ratio_eq39")
+    t.add_row("rms dJ_R / rms dJ_phi", f"{s['ratio']:.4f}", f"{ratio39:.4f} (Eq. 39)" if ratio39 else "", "", "")
+    t.add_row("<J_R>", f"{s['mean_JR_kpckms']:.4g}", "", "", "kpc km/s")
+    t.add_row("sigma_R = (kappa <J_R>)^1/2", f"{s['sigma_R_kms']:.3f}", "", "", "km/s")
+    for name, fits in s.get("slopes", {}).items():
+        for regime, fit in (fits or {}).items():
+            if fit is not None:
+                a, b = fit["window_gyr"]
+                t.add_row(f"slope {name} ({regime}, {a:.2g}-{b:.2g} Gyr)", f"{fit['slope']:.3f}", "", "", "")
+    console.print(t)
+    console.print(
+        f"coefficients {s['coefficients']}, dt {s['dt_myr']:.3g} Myr ({s['steps']} steps), seed {s['seed']}, "
+        f"diskorbits {s['version']}"
+    )
+    console.print(
+        f"steps with |dJ_R|/J_R > 0.3 above the turnover: {s['big_kick_fraction_max']:.1%} at most (the scheme "
+        "is exact below the turnover and converged to ~0.1% at the default step; docs/diffusion.md)"
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -215,6 +259,12 @@ def register(app: typer.Typer) -> None:
         j_star: Optional[float] = typer.Option(
             None, "--J-star", help="J_* in kpc km/s (needed for tables with automatic windows)."
         ),
+        closure: str = typer.Option(
+            "exponential",
+            "--closure",
+            help="exponential: the paper's Eqs. 29-30 (compare with Eqs. 40-41); self-similar: exact solution of "
+            "Eq. 26, the coefficients whose Langevin evolution reproduces the data.",
+        ),
         output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the fit as JSON (Langevin input)."),
         plot: Optional[Path] = typer.Option(None, "--plot", help="Save a figure: data, bootstrap band, fitted lines."),
     ) -> None:
@@ -237,7 +287,7 @@ def register(app: typer.Typer) -> None:
                 data = ActionChanges.from_run(source)
             else:
                 data = ActionChanges.from_table(source, J_star=Js)
-            fit = fit_diffusion(data, windows=windows, n_bootstrap=n_bootstrap, seed=seed, J_star=Js)
+            fit = fit_diffusion(data, windows=windows, n_bootstrap=n_bootstrap, seed=seed, J_star=Js, closure=closure)
         except (FileNotFoundError, ValueError, OSError, KeyError) as exc:
             _fail(str(exc))
         info = fit.to_dict()
@@ -256,5 +306,102 @@ def register(app: typer.Typer) -> None:
         for key in ("output", "plot"):
             if key in info:
                 typer.echo(f"wrote {info[key]}")
+
+    @diffusion_app.command("evolve")
+    def evolve_command(
+        config: Path = typer.Argument(..., help="Langevin configuration (TOML); see configs/diffusion/."),
+        output: Path = typer.Option(..., "--output", "-o", help="HDF5 run file (checkpoints go into it too)."),
+        n_stars: Optional[int] = typer.Option(None, "--n-stars", min=1, help="Override run.n_stars."),
+        duration: Optional[float] = typer.Option(None, "--duration-gyr", min=0.0, help="Override run.duration_gyr."),
+        seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Override run.seed."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUTPUT instead of resuming it."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+        show_progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
+    ) -> None:
+        """Evolve a population with the Langevin equation (Eqs. 26, 43-44); resumes OUTPUT if present."""
+        from ..diffusion.langevin_config import ConfigError, load_langevin_config
+        from ..diffusion.langevin_run import run_langevin
+        from ..progress import RichProgress
+
+        try:
+            cfg = load_langevin_config(config)
+            over = {k: v for k, v in (("n_stars", n_stars), ("duration_gyr", duration), ("seed", seed)) if v is not None}
+            if over:
+                cfg = cfg.replace(run=over)
+            result = run_langevin(
+                cfg, output, progress=RichProgress() if show_progress else None, resume=not overwrite, overwrite=overwrite
+            )
+        except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as exc:
+            _fail(str(exc))
+        summary = result.summary()
+        summary["output"] = str(output)
+        if as_json:
+            typer.echo(json.dumps(summary, indent=2))
+        else:
+            _print_langevin(summary)
+            typer.echo(f"wrote {output}")
+
+    @diffusion_app.command("summary")
+    def summary_command(
+        run_file: Path = typer.Argument(..., help="Run file written by `diskorbits diffusion evolve`."),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+    ) -> None:
+        """Final rms action changes, their ratio, slopes and the analytic predictions of a Langevin run."""
+        from ..diffusion.langevin_run import read_langevin
+
+        try:
+            run = read_langevin(run_file)
+        except (FileNotFoundError, ValueError, OSError) as exc:
+            _fail(str(exc))
+        s = run.summary()
+        if as_json:
+            typer.echo(json.dumps(s, indent=2))
+        else:
+            _print_langevin(s)
+
+    @diffusion_app.command("plot")
+    def plot_command(
+        run_files: list[Path] = typer.Argument(..., help="Langevin run files (diffusion evolve) to overplot."),
+        data: Optional[list[Path]] = typer.Option(
+            None, "--data", help="Shearing-box run files (ism run) to compare with (repeatable)."
+        ),
+        analytic: bool = typer.Option(True, "--analytic/--no-analytic", help="Add Eqs. 29-30 of the first run's coefficients."),
+        output: Path = typer.Option(Path("diffusion_rms.png"), "--output", "-o", help="PNG figure."),
+    ) -> None:
+        """rms dJ_R, rms dJ_phi and their ratio vs time: Langevin runs (model) against shearing-box runs (data)."""
+        from ..diffusion.langevin_run import read_langevin
+        from ..plotting.diffusion import plot_rms_curves
+
+        try:
+            runs = [read_langevin(p) for p in run_files]
+            series = []
+            for p in data or []:
+                from ..diffusion import ActionChanges
+
+                d = ActionChanges.from_run(p)
+                R, P = d.rms()
+                series.append({"label": f"{d.label} (shearing box)", "t_myr": d.t_myr, "rms_dJR": R, "rms_dJphi": P,
+                               "kind": "data"})  # fmt: skip
+        except (FileNotFoundError, ValueError, OSError) as exc:
+            _fail(str(exc))
+        for p, run in zip(run_files, runs):
+            series.append({"label": f"{run.config.name or p.stem} (Langevin)", "t_myr": run.t_myr,
+                           "rms_dJR": run.stats["rms_dJR"], "rms_dJphi": run.stats["rms_dJphi"], "kind": "model"})  # fmt: skip
+        if analytic and runs:
+            import numpy as np
+
+            D = runs[0].coefficients()
+            t = np.asarray(runs[0].t_myr)
+            t = t[t > 0]
+            for regime in ("long", "short"):
+                for closure in ("exponential", "self-similar"):
+                    r, q = D.rms_prediction(t, regime, closure)
+                    if regime == "long" and closure == "self-similar":
+                        continue  # identical to Eqs. 29-30 there
+                    name = "Eqs. 29-30" if closure == "exponential" else "exact self-similar"
+                    series.append({"label": f"{name}, {regime} wavelength", "t_myr": t, "rms_dJR": np.asarray(r),
+                                   "rms_dJphi": np.asarray(q), "kind": "model", "linestyle": ":"})  # fmt: skip
+        plot_rms_curves(series, save=output)
+        typer.echo(f"wrote {output}")
 
     app.add_typer(diffusion_app, name="diffusion")

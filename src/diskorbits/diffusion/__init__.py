@@ -20,7 +20,11 @@ Internal units: actions kpc^2/Myr, coefficients (kpc^2/Myr)^2/Myr, t in Myr.
 
 from ..ism.vertical import suppression_factor, suppression_factor_fit
 from .analytic import (
+    CLOSURES,
+    cold_ensemble_rms,
     cold_ensemble_rms_prediction,
+    self_similar_moment,
+    self_similar_rms_prediction,
     heating_constant,
     mean_azimuthal_coefficient,
     mean_radial_action_prediction,
@@ -89,6 +93,10 @@ __all__ = [
     "heating_constant",
     "mean_radial_action_prediction",
     "cold_ensemble_rms_prediction",
+    "CLOSURES",
+    "cold_ensemble_rms",
+    "self_similar_moment",
+    "self_similar_rms_prediction",
     "mean_azimuthal_coefficient",
     "ActionChanges",
     "REGIME_INDICES",

@@ -6,6 +6,21 @@ in J_R) form, the mean radial action obeys Eq. C4 and the rms action changes
 of an initially cold ensemble follow Eqs. 29-30. All functions are pure JAX,
 in internal units: t in Myr, actions in kpc^2/Myr, ``d_ii`` in
 (kpc^2/Myr)^(2 - alpha_i) / Myr.
+
+Two closures relate coefficients to rms curves of an initially cold ensemble:
+
+* ``"exponential"`` -- the paper's (App. C): the DF is assumed to stay
+  exponential in J_R with the mean of Eq. C4, giving Eqs. 29-30.
+* ``"self-similar"`` -- the exact solution of Eq. 26 for a pure power law
+  ``D_RR = d J_R^alpha`` from ``J_R = 0``: ``f ~ exp(-J_R^p / (p^2 d t / 2))``
+  with ``p = 2 - alpha`` (substitute and the zero-flux condition at J_R = 0
+  holds). For ``alpha = 1`` (long wavelength) it *is* the exponential, so the
+  closures agree; for ``alpha = -1/2`` (short wavelength) the DF is
+  ``exp(-J^(5/2))``-shaped and rms dJ_R = 1.015 (d t)^(2/5) instead of
+  Eq. 29's 1.944 (d t)^(2/5). The shearing-box runs show this shape (late
+  ``<J_R^2>/<J_R>^2`` = 1.6; exponential: 2, self-similar: 1.5), and the
+  Langevin evolution (which solves Eq. 26) follows it, so coefficients that
+  should reproduce a run in a Langevin model must be fitted with this closure.
 """
 
 from __future__ import annotations
@@ -16,7 +31,11 @@ import jax.numpy as jnp
 from jax.scipy.special import gamma as _gamma_fn
 
 __all__ = [
+    "CLOSURES",
+    "cold_ensemble_rms",
     "cold_ensemble_rms_prediction",
+    "self_similar_moment",
+    "self_similar_rms_prediction",
     "heating_constant",
     "mean_azimuthal_coefficient",
     "mean_radial_action_prediction",
@@ -117,3 +136,51 @@ def mean_azimuthal_coefficient(t, d_RR, alpha_R, d_phiphi, alpha_phi):
     alpha_phi = jnp.asarray(alpha_phi, dtype=jnp.float64)
     c = heating_constant(alpha_R)
     return _gamma_fn(1.0 + alpha_phi) * d_phiphi * c**alpha_phi * (d_RR * t) ** (alpha_phi / (2.0 - alpha_R))
+
+
+#: Names of the closures accepted by :func:`cold_ensemble_rms`.
+CLOSURES = ("exponential", "self-similar")
+
+
+def self_similar_moment(t, d_RR, alpha_R, beta):
+    """``<J_R^beta>`` of the exact cold-start solution of Eq. 26 for ``D_RR = d_RR J_R^alpha_R``.
+
+    ``f(J_R, t) ~ exp(-J_R^p / s)``, ``p = 2 - alpha_R``, ``s = p^2 d_RR t / 2``, so
+    ``<J_R^beta> = s^(beta/p) Gamma((1 + beta)/p) / Gamma(1/p)`` (``beta > -1``).
+    t in Myr; returns (kpc^2/Myr)^beta.
+    """
+    t = jnp.asarray(t, dtype=jnp.float64)
+    alpha_R = jnp.asarray(alpha_R, dtype=jnp.float64)
+    p = 2.0 - alpha_R
+    s = 0.5 * p**2 * d_RR * t
+    return s ** (beta / p) * _gamma_fn((1.0 + beta) / p) / _gamma_fn(1.0 / p)
+
+
+def self_similar_rms_prediction(t, d_RR, alpha_R, d_phiphi, alpha_phi):
+    """rms action changes of a cold ensemble under pure power laws, exact in J_R (self-similar closure).
+
+    ``rms dJ_R = <J_R^2>^(1/2)`` of :func:`self_similar_moment`; ``(rms dJ_phi)^2
+    = int_0^t d_phiphi <J_R^alpha_phi>(s) ds`` (Eqs. C6-C12 with the exact DF in
+    place of the exponential). Identical to Eqs. 29-30 for ``alpha_R = 1``.
+    Arguments and units as :func:`cold_ensemble_rms_prediction`.
+    """
+    t = jnp.asarray(t, dtype=jnp.float64)
+    alpha_R = jnp.asarray(alpha_R, dtype=jnp.float64)
+    alpha_phi = jnp.asarray(alpha_phi, dtype=jnp.float64)
+    rms_dJR = jnp.sqrt(self_similar_moment(t, d_RR, alpha_R, 2.0))
+    q = 1.0 + alpha_phi / (2.0 - alpha_R)
+    rms_dJphi = jnp.sqrt(d_phiphi * self_similar_moment(t, d_RR, alpha_R, alpha_phi) * t / q)
+    return rms_dJR, rms_dJphi
+
+
+def cold_ensemble_rms(t, d_RR, alpha_R, d_phiphi, alpha_phi, closure: str = "exponential"):
+    """Cold-ensemble ``(rms dJ_R, rms dJ_phi)`` under pure power laws, with the chosen closure.
+
+    ``"exponential"``: the paper's Eqs. 29-30; ``"self-similar"``: the exact
+    solution of Eq. 26 (:func:`self_similar_rms_prediction`).
+    """
+    if closure == "exponential":
+        return cold_ensemble_rms_prediction(t, d_RR, alpha_R, d_phiphi, alpha_phi)
+    if closure == "self-similar":
+        return self_similar_rms_prediction(t, d_RR, alpha_R, d_phiphi, alpha_phi)
+    raise ValueError(f"closure must be one of {CLOSURES}, got {closure!r}")

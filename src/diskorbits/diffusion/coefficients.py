@@ -219,6 +219,27 @@ class DiffusionCoefficients(eqx.Module):
             name=name,
         )
 
+    @classmethod
+    def from_paper_dict(cls, block: dict) -> DiffusionCoefficients:
+        """The inverse of :meth:`to_paper_units` (the layout fit JSON files use).
+
+        Raises ValueError naming what is missing or malformed.
+        """
+        try:
+            rr, pp = block["D_RR"], block["D_phiphi"]
+            kw = {
+                "rr_long": float(rr["long"]["coefficient"]),
+                "rr_short": float(rr["short"]["coefficient"]),
+                "pp_long": float(pp["long"]["coefficient"]),
+                "pp_short": float(pp["short"]["coefficient"]),
+                "J_star": float(block["J_star_kpc_kms"]),
+                "alpha_R": (float(rr["long"].get("alpha", 1.0)), float(rr["short"].get("alpha", -0.5))),
+                "alpha_phi": (float(pp["long"].get("alpha", 0.0)), float(pp["short"].get("alpha", -0.5))),
+            }
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"malformed coefficients block: missing or bad {exc!s}") from None
+        return cls.from_paper_units(name=str(block.get("name", "fit")), **kw)
+
     # -- evaluation --------------------------------------------------------
 
     def __call__(self, J_R):
@@ -249,10 +270,14 @@ class DiffusionCoefficients(eqx.Module):
             raise ValueError("Eq. 39 needs equal short-wavelength indices for D_RR and D_phiphi")
         return float(np.sqrt(2.0 * float(self.D_RR.high.d) / float(self.D_phiphi.high.d)))
 
-    def rms_prediction(self, t, which: str):
-        """Cold-ensemble ``(rms dJ_R, rms dJ_phi)`` at times ``t`` (Myr) for one regime's power laws, Eqs. 29-30."""
+    def rms_prediction(self, t, which: str, closure: str = "exponential"):
+        """Cold-ensemble ``(rms dJ_R, rms dJ_phi)`` at times ``t`` (Myr) for one regime's power laws.
+
+        ``closure="exponential"``: Eqs. 29-30 as in the paper; ``"self-similar"``: the
+        exact solution of Eq. 26 for the pure power law (see :mod:`~diskorbits.diffusion.analytic`).
+        """
         d_RR, a_R, d_pp, a_p = self.regime(which)
-        return analytic.cold_ensemble_rms_prediction(t, d_RR, a_R, d_pp, a_p)
+        return analytic.cold_ensemble_rms(t, d_RR, a_R, d_pp, a_p, closure)
 
     def to_paper_units(self) -> dict:
         """A JSON-ready summary in the paper's units (Eqs. 40-42)."""

@@ -42,6 +42,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -97,14 +98,14 @@ def _window_mask(t, window):
     return m
 
 
-def _unit_curves(t, regime):
-    """Eqs. 29-30 with d_RR = d_phiphi = 1 (NumPy)."""
+def _unit_curves(t, regime, closure="exponential"):
+    """Eqs. 29-30 (or the self-similar closure) with d_RR = d_phiphi = 1 (NumPy)."""
     a_R, a_p = REGIME_INDICES[regime]
-    r, p = analytic.cold_ensemble_rms_prediction(np.asarray(t, dtype=np.float64), 1.0, a_R, 1.0, a_p)
+    r, p = analytic.cold_ensemble_rms(np.asarray(t, dtype=np.float64), 1.0, a_R, 1.0, a_p, closure)
     return np.asarray(r), np.asarray(p)
 
 
-def fit_regime(t_myr, rms_dJR, rms_dJphi, regime: str, window=None):
+def fit_regime(t_myr, rms_dJR, rms_dJphi, regime: str, window=None, closure: str = "exponential"):
     """Fixed-slope fit of one regime's ``(d_RR, d_phiphi)`` to rms curves (Eqs. 29-30, C5).
 
     With the indices of the regime held fixed (:data:`REGIME_INDICES`), Eq. 29
@@ -125,6 +126,11 @@ def fit_regime(t_myr, rms_dJR, rms_dJphi, regime: str, window=None):
     regime : {"long", "short"}
     window : (float, float), optional
         ``(t_min, t_max)`` in Myr (inclusive); default all t > 0.
+    closure : {"exponential", "self-similar"}
+        How coefficients map to rms curves (:mod:`~diskorbits.diffusion.analytic`):
+        the paper's Eqs. 29-30 (default, comparable with Eqs. 40-41), or the exact
+        cold-start solution of Eq. 26, which the Langevin evolution reproduces.
+        The two agree in the long-wavelength regime.
 
     Returns
     -------
@@ -157,7 +163,7 @@ def fit_regime(t_myr, rms_dJR, rms_dJphi, regime: str, window=None):
     tw, Rw, Pw = t[m], R[..., m], P[..., m]
     if np.any(~(Rw > 0)) or np.any(~(Pw > 0)):
         raise ValueError("fit_regime: rms action changes must be positive inside the window")
-    r1, p1 = _unit_curves(tw, regime)
+    r1, p1 = _unit_curves(tw, regime, closure)
     p = 2.0 - a_R
     ln_dRR = p * np.mean(np.log(Rw) - np.log(r1), axis=-1)
     d_RR = np.exp(ln_dRR)
@@ -217,6 +223,7 @@ class RegimeFit:
     mean_JR_over_J_star: tuple[float, float] | None
     log_residual_rms: tuple[float, float]
     warnings: tuple[str, ...] = ()
+    closure: str = "exponential"
 
     @property
     def alpha_R(self) -> float:
@@ -263,9 +270,9 @@ class RegimeFit:
         return None if s is None else np.cov(s, rowvar=False)
 
     def rms_model(self, t_myr):
-        """Eqs. 29-30 with the fitted coefficients: ``(rms dJ_R, rms dJ_phi)`` in kpc^2/Myr at ``t_myr``."""
-        r, p = analytic.cold_ensemble_rms_prediction(
-            np.asarray(t_myr, dtype=np.float64), self.d_RR, self.alpha_R, self.d_phiphi, self.alpha_phi
+        """The fitted model curves (Eqs. 29-30 or the self-similar closure): ``(rms dJ_R, rms dJ_phi)``, kpc^2/Myr."""
+        r, p = analytic.cold_ensemble_rms(
+            np.asarray(t_myr, dtype=np.float64), self.d_RR, self.alpha_R, self.d_phiphi, self.alpha_phi, self.closure
         )
         return np.asarray(r), np.asarray(p)
 
@@ -337,6 +344,7 @@ class DiffusionFit:
     t_myr: np.ndarray
     rms_band: dict | None = None
     meta: dict = dataclasses.field(default_factory=dict)
+    closure: str = "exponential"
 
     @property
     def long(self) -> RegimeFit | None:
@@ -426,7 +434,12 @@ class DiffusionFit:
                 "J": "kpc km/s",
                 "D": "(kpc km/s)^2/Gyr, D = coefficient * (J_R / kpc km/s)^alpha",
             },
-            "method": "fixed-slope least squares in log space, Modak et al. (2026) Eqs. 29-30 with c(alpha_R) of Eq. C5",
+            "method": (
+                "fixed-slope least squares in log space, Modak et al. (2026) Eqs. 29-30 with c(alpha_R) of Eq. C5"
+                if self.closure == "exponential"
+                else "fixed-slope least squares in log space, exact self-similar solution of Modak et al. (2026) Eq. 26"
+            ),
+            "closure": self.closure,
             "n_stars": self.n_stars,
             "n_times": len(self.t_myr),
             "n_bootstrap": self.n_bootstrap,
@@ -494,6 +507,7 @@ def fit_diffusion(
     J_star=None,
     tau_star=None,
     label: str | None = None,
+    closure: str = "exponential",
 ) -> DiffusionFit:
     """Fit ``D_RR`` and ``D_phiphi`` in both regimes, with bootstrap uncertainties over stars.
 
@@ -512,6 +526,10 @@ def fit_diffusion(
     tau_star : float (Myr) or Quantity, optional
         Overrides ``data.tau_star``.
     label : str, optional
+    closure : {"exponential", "self-similar"}
+        See :func:`fit_regime`: ``"exponential"`` reproduces the paper's
+        procedure (compare with Eqs. 40-41); ``"self-similar"`` gives the
+        coefficients whose Langevin evolution reproduces the data.
 
     Returns
     -------
@@ -533,6 +551,8 @@ def fit_diffusion(
     """
     if not isinstance(data, ActionChanges):
         data = ActionChanges.from_run(data)
+    if closure not in analytic.CLOSURES:
+        raise ValueError(f"closure must be one of {analytic.CLOSURES}, got {closure!r}")
     n_bootstrap = int(n_bootstrap)
     if n_bootstrap < 0:
         raise ValueError(f"'n_bootstrap' must be >= 0, got {n_bootstrap}")
@@ -605,10 +625,10 @@ def fit_diffusion(
             regimes[r] = None
             notes[r] = f"window {w} Myr holds {int(m.sum())} sampled time(s) with t > 0; need >= {MIN_POINTS}"
             continue
-        d_RR, d_pp = fit_regime(t, rms_R, rms_p, r, w)
+        d_RR, d_pp = fit_regime(t, rms_R, rms_p, r, w, closure)
         samples = None
         if boot_R is not None:
-            sR, sp = fit_regime(t, boot_R, boot_p, r, w)
+            sR, sp = fit_regime(t, boot_R, boot_p, r, w, closure)
             samples = np.stack([sR, sp], axis=1)
         slopes = {}
         warns = list(extra_warnings[r])
@@ -623,7 +643,7 @@ def fit_diffusion(
         fit = RegimeFit(
             regime=r, window_myr=w, t_myr=t[m], d_RR=d_RR, d_phiphi=d_pp, samples=samples, slopes=slopes,
             mean_JR_over_J_star=None if Js is None else (float(np.min(mean_JR[m]) / Js), float(np.max(mean_JR[m]) / Js)),
-            log_residual_rms=(0.0, 0.0), warnings=(),
+            log_residual_rms=(0.0, 0.0), warnings=(), closure=closure,
         )  # fmt: skip
         mR, mp = fit.rms_model(t[m])
         resid = (float(np.sqrt(np.mean(np.log(rms_R[m] / mR) ** 2))), float(np.sqrt(np.mean(np.log(rms_p[m] / mp) ** 2))))
@@ -642,6 +662,7 @@ def fit_diffusion(
         t_myr=t,
         rms_band=rms_band,
         meta=dict(data.meta),
+        closure=closure,
     )
 
 
@@ -674,24 +695,30 @@ def write_fit_json(fit: DiffusionFit, path) -> Path:
 def load_fit_coefficients(source) -> DiffusionCoefficients:
     """:class:`DiffusionCoefficients` from a fit JSON file (or its dict) or a ``to_paper_units()`` dict.
 
+    A fit made with the paper's exponential closure is accepted with a
+    warning: its short-wavelength D_RR, evolved by the Langevin equation,
+    under-predicts the late heating of the data it was fitted to by ~2x (see
+    :mod:`~diskorbits.diffusion.analytic`).
+
     Raises
     ------
     ValueError
-        If the file has no coefficients block (a regime was not fitted).
+        If the file has no coefficients block (a regime was not fitted) or it is malformed.
     """
-    doc = source if isinstance(source, Mapping) else json.loads(Path(source).read_text())
+    try:
+        doc = source if isinstance(source, Mapping) else json.loads(Path(source).read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{source}: not JSON ({exc})") from None
+    if not isinstance(doc, Mapping):
+        raise ValueError(f"{source}: expected a JSON object")
     block = doc.get("coefficients", doc) if "D_RR" not in doc else doc
     if block is None or "D_RR" not in block:
         raise ValueError("no 'coefficients' block (was a regime left unfitted?); notes: " + str(doc.get("notes")))
-    rr, pp = block["D_RR"], block["D_phiphi"]
-    return DiffusionCoefficients.from_paper_units(
-        rr_long=rr["long"]["coefficient"],
-        rr_short=rr["short"]["coefficient"],
-        pp_long=pp["long"]["coefficient"],
-        pp_short=pp["short"]["coefficient"],
-        J_star=block["J_star_kpc_kms"],
-        alpha_R=(rr["long"]["alpha"], rr["short"]["alpha"]),
-        alpha_phi=(pp["long"]["alpha"], pp["short"]["alpha"]),
-        name=str(block.get("name", "fit")),
-    )
-
+    if doc.get("closure") == "exponential":
+        warnings.warn(
+            "these coefficients were fitted with the paper's exponential closure (Eqs. 29-30); a Langevin "
+            "evolution with them gives ~2x less late-time heating than the data they came from. Fit with "
+            "closure='self-similar' (CLI: --closure self-similar) to reproduce the data.",
+            stacklevel=2,
+        )
+    return DiffusionCoefficients.from_paper_dict(block)

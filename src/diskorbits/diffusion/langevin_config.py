@@ -54,7 +54,6 @@ every run file.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import tomllib
 from pathlib import Path
@@ -238,35 +237,14 @@ class CoefficientSettings:
 
 
 def coefficients_from_fit_json(path):
-    """Coefficients from a fit JSON (top level or its ``"coefficients"`` entry in the
-    :meth:`DiffusionCoefficients.to_paper_units` layout); errors name ``coefficients.fit``."""
-    from .coefficients import DiffusionCoefficients
+    """Coefficients from a fit JSON (see :func:`~diskorbits.diffusion.fit.load_fit_coefficients`);
+    errors name ``coefficients.fit``."""
+    from .fit import load_fit_coefficients
 
-    where = f"coefficients.fit ({path})"
     try:
-        doc = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{where}: cannot read JSON: {exc}") from None
-    block = doc.get("coefficients", doc) if isinstance(doc, dict) and "D_RR" not in doc else doc
-    if not isinstance(block, dict) or "D_RR" not in block or "D_phiphi" not in block:
-        raise ConfigError(f"{where}: no D_RR/D_phiphi coefficients (was a regime left unfitted?)")
-    try:
-        rr, pp = block["D_RR"], block["D_phiphi"]
-        kw = {
-            "rr_long": float(rr["long"]["coefficient"]),
-            "rr_short": float(rr["short"]["coefficient"]),
-            "pp_long": float(pp["long"]["coefficient"]),
-            "pp_short": float(pp["short"]["coefficient"]),
-            "J_star": float(block["J_star_kpc_kms"]),
-            "alpha_R": (float(rr["long"].get("alpha", 1.0)), float(rr["short"].get("alpha", -0.5))),
-            "alpha_phi": (float(pp["long"].get("alpha", 0.0)), float(pp["short"].get("alpha", -0.5))),
-        }
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: malformed coefficients ({exc!r})") from None
-    try:
-        return DiffusionCoefficients.from_paper_units(name=str(block.get("name", "fit")), **kw)
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+        return load_fit_coefficients(Path(path))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"coefficients.fit ({path}): {exc}") from None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -141,7 +141,9 @@ class LangevinRun:
         Actions in kpc km/s, times in Gyr, dispersions in km/s. ``sigma_R_kms`` is
         ``(kappa <J_R>)^(1/2)`` (the Schwarzschild parametrisation of Eq. 19).
         ``eq29_30`` gives the cold-ensemble predictions (Eqs. 29-30) of the long- and
-        short-wavelength power laws at the final time (scaled by the mean xi), and
+        short-wavelength power laws at the final time (scaled by the mean xi),
+        ``self_similar`` the exact pure-power-law solution of Eq. 26 (which the
+        short-wavelength regime approaches; see :mod:`~diskorbits.diffusion.analytic`), and
         ``late_ratio_eq39`` Eq. 39. ``slopes``: log-log least squares of the rms
         curves over ``early`` (output times up to a third of the time a cold
         population needs to reach the D_RR turnover, Eq. C4) and ``late`` (the
@@ -182,12 +184,13 @@ class LangevinRun:
         })  # fmt: skip
         if self.xi is not None:
             out["xi"] = {"mean": xi_mean, "min": float(np.min(self.xi)), "max": float(np.max(self.xi))}
-        pred = {}
         Dx = D.scaled(xi_mean) if xi_mean != 1.0 else D
-        for regime in ("long", "short"):
-            r, p = Dx.rms_prediction(T, regime)
-            pred[regime] = {"rms_dJR_kpckms": float(r) / K, "rms_dJphi_kpckms": float(p) / K}
-        out["eq29_30"] = pred
+        for key, closure in (("eq29_30", "exponential"), ("self_similar", "self-similar")):
+            pred = {}
+            for regime in ("long", "short"):
+                r, p = Dx.rms_prediction(T, regime, closure)
+                pred[regime] = {"rms_dJR_kpckms": float(r) / K, "rms_dJphi_kpckms": float(p) / K}
+            out[key] = pred
         try:
             out["late_ratio_eq39"] = D.late_ratio
         except ValueError:

@@ -19,7 +19,8 @@ def test_demo_end_to_end(tmp_path):
     sample = Table.read(KEPLER)[::20]  # 166 stars: same code path, less time
     src = tmp_path / "kepler_slice.fits"
     sample.write(src)
-    result = run_demo(tmp_path / "out", data=src, ism_stars=200, ism_gyr=0.2)
+    result = run_demo(tmp_path / "out", data=src, ism_stars=200, ism_gyr=0.2, langevin_stars=2000,
+                      paper_langevin_stars=2000)
 
     assert result["actions"]["N"] == len(sample)
     for f in result["figures"] + [result["table"]]:
@@ -29,6 +30,11 @@ def test_demo_end_to_end(tmp_path):
     assert ism["n_stars"] == 200 and ism["complete"] and ism["rms_dxg_kpc"] > 0
     for f in ism["figures"] + [ism["run_file"]]:
         assert Path(f).stat().st_size > 10_000
+    diff = result["diffusion"]
+    assert diff["fit"]["regimes"]["long"] is not None  # 0.2 Gyr: only the long-wavelength regime
+    assert "skipped" in diff["langevin_vs_run"]
+    assert 3 < diff["paper_r8_langevin"]["rms_dJR_kpckms"] < 8  # 5.5 at 10^6 stars
+    assert Path(diff["fit_file"]).exists()
 
     out = Table.read(result["table"])
     ok = np.asarray(out["flag"]) == 0

@@ -16,11 +16,14 @@ in float64 as soon as the package is imported. The public surface is:
   :class:`ShearingBox` and mock or user-supplied fluctuation fields
   (:mod:`diskorbits.shearingbox`, :mod:`diskorbits.ism`), and the action-space
   diffusion that summarises it -- coefficients, fits, Langevin evolution
-  (:mod:`diskorbits.diffusion`).
+  (:mod:`diskorbits.diffusion`);
+* Orbital Torus Imaging building blocks (Price-Whelan et al. 2021): action-space
+  neighbours, local abundance means, Fourier fits in theta_z and mock
+  catalogues (:mod:`diskorbits.torusimaging`; the inference is still to come).
 """
 
 from . import _config  # noqa: F401  (enables float64 before any array is made)
-from . import actions, diffusion, frames, io, ism, orbits, parallel, potentials, shearingbox, units
+from . import actions, diffusion, frames, io, ism, orbits, parallel, potentials, shearingbox, torusimaging, units
 from .actions import ActionFlag, ActionResult, Epicycle, StaeckelFudge, compute_actions
 from .frames import (
     FRANKEL2020,
@@ -63,6 +66,7 @@ __all__ = [
     "parallel",
     "potentials",
     "shearingbox",
+    "torusimaging",
     "units",
     # potentials
     "AbstractPotential",

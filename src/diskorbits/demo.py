@@ -120,6 +120,64 @@ def _ism_section(outdir: Path, n_stars: int, duration_gyr: float, progress) -> d
     return summary
 
 
+def _diffusion_section(outdir: Path, run_file: Path, langevin_stars: int, paper_stars: int) -> dict:
+    """Coefficients fitted to the demo's shearing-box run, Langevin evolution with them, and the
+    paper's R8 coefficients evolved for ``paper_stars`` stars over 10 Gyr (Modak et al. 2026, Secs. III.2-III.3)."""
+    from .diffusion import (
+        PAPER_ACTION,
+        ActionChanges,
+        diffusion_preset,
+        evolve,
+        fit_diffusion,
+        log_output_times,
+        write_fit_json,
+    )
+    from .plotting.diffusion import _plt, plot_fit, plot_rms_curves
+
+    data = ActionChanges.from_run(run_file)
+    fit = fit_diffusion(data, closure="self-similar", n_bootstrap=100, seed=0)
+    out = {"fit_file": str(write_fit_json(fit, outdir / "diffusion_fit.json")), "fit": fit.to_dict(), "figures": []}
+    _plt().close(plot_fit(fit, data, save=outdir / "diffusion_fit.png"))
+    out["figures"].append(str(outdir / "diffusion_fit.png"))
+    R, P = data.rms()
+    t = data.t_myr[data.t_myr > 0]
+    try:
+        coeffs = fit.coefficients
+    except ValueError as exc:  # a run too short or too small to show both regimes
+        out["langevin_vs_run"] = {"skipped": str(exc)}
+    else:
+        t0 = time.perf_counter()
+        lv = evolve(coeffs, np.zeros(langevin_stars), t, seed=1)
+        qR = np.asarray(lv.stats["rms_dJR"]) / R[data.t_myr > 0]
+        qP = np.asarray(lv.stats["rms_dJphi"]) / P[data.t_myr > 0]
+        late = t >= 100.0
+        out["langevin_vs_run"] = {
+            "n_stars": langevin_stars,
+            "seconds": time.perf_counter() - t0,
+            "rms_dJR_ratio_range": [float(qR[late].min()), float(qR[late].max())] if late.any() else None,
+            "rms_dJphi_ratio_range": [float(qP[late].min()), float(qP[late].max())] if late.any() else None,
+        }
+        series = [
+            {"label": f"shearing box ({data.n_stars} stars)", "t_myr": t, "rms_dJR": R[data.t_myr > 0],
+             "rms_dJphi": P[data.t_myr > 0], "kind": "data"},
+            {"label": f"Langevin, fitted coefficients ({langevin_stars} stars)", "t_myr": t,
+             "rms_dJR": np.asarray(lv.stats["rms_dJR"]), "rms_dJphi": np.asarray(lv.stats["rms_dJphi"]), "kind": "model"},
+        ]  # fmt: skip
+        _plt().close(plot_rms_curves(series, save=outdir / "diffusion_langevin.png"))
+        out["figures"].append(str(outdir / "diffusion_langevin.png"))
+    t0 = time.perf_counter()
+    big = evolve(diffusion_preset("R8"), np.zeros(paper_stars), log_output_times(10_000.0, 40, 1.0), seed=2)
+    K = 1.0 / PAPER_ACTION
+    out["paper_r8_langevin"] = {
+        "n_stars": paper_stars,
+        "seconds": time.perf_counter() - t0,
+        "rms_dJR_kpckms": float(big.stats["rms_dJR"][-1]) * K,
+        "rms_dJphi_kpckms": float(big.stats["rms_dJphi"][-1]) * K,
+        "ratio": float(big.stats["ratio"][-1]),
+    }
+    return out
+
+
 def run_demo(
     output: str | Path = "demo-output",
     data: str | Path | None = None,
@@ -128,10 +186,13 @@ def run_demo(
     progress=None,
     ism_stars: int = 5000,
     ism_gyr: float = 3.0,
+    langevin_stars: int = 100_000,
+    paper_langevin_stars: int = 1_000_000,
 ) -> dict:
     """Run the demo; returns a JSON-able summary and writes files to ``output``.
 
-    ``ism_stars`` and ``ism_gyr`` size the shearing-box section (0 stars skips it).
+    ``ism_stars`` and ``ism_gyr`` size the shearing-box section (0 stars skips it and the
+    diffusion section); ``langevin_stars`` and ``paper_langevin_stars`` size the Langevin runs.
     """
     from .catalogue_actions import run_actions
     from astropy.table import Table
@@ -168,5 +229,8 @@ def run_demo(
     }
     if ism_stars > 0:
         result["ism"] = _ism_section(outdir, ism_stars, ism_gyr, progress)
+        result["diffusion"] = _diffusion_section(
+            outdir, Path(result["ism"]["run_file"]), langevin_stars, paper_langevin_stars
+        )
     (outdir / "summary.json").write_text(json.dumps(result, indent=2))
     return result

@@ -143,3 +143,16 @@ def test_internal_units_are_kpc_myr():
     kpc_kms = units.KMS  # kpc * (km/s in kpc/Myr)
     D = diffusion_preset("R8").D_RR.low
     assert float(D.d) == pytest.approx(9.3 * kpc_kms**2 / 1000.0 / kpc_kms, rel=1e-12)
+
+
+def test_late_ratio_under_both_closures():
+    """Eq. 39 (exponential closure) and the exact self-similar value, which is half of it for J^-1/2."""
+    from diskorbits.diffusion.analytic import late_ratio_factor, self_similar_rms_prediction
+
+    assert late_ratio_factor(-0.5, "self-similar") == pytest.approx(0.5, rel=1e-12)
+    assert late_ratio_factor(1.0, "self-similar") == pytest.approx(2.0, rel=1e-12)
+    D = diffusion_preset("R8")
+    assert D.late_ratio_for("self-similar") == pytest.approx(D.late_ratio / 2, rel=1e-12)
+    d_RR, a, d_pp, _ = D.regime("short")
+    R, P = self_similar_rms_prediction(np.array([3e3, 1e4]), d_RR, a, d_pp, a)
+    assert np.allclose(np.asarray(R / P), D.late_ratio_for("self-similar"), rtol=1e-12)

@@ -38,7 +38,33 @@ def _print(result: dict) -> None:
             f"this run took {result['ism']['seconds']:.1f} s"
         )
         console.print("wrote: " + ", ".join([result["ism"]["run_file"], *result["ism"]["figures"]]))
+    if "diffusion" in result:
+        _print_diffusion(console, result["diffusion"])
     console.print("wrote: " + ", ".join([result["table"], *result["figures"]]))
+
+
+def _print_diffusion(console, d: dict) -> None:
+    from .diffusion import _print_fit
+
+    console.rule("[bold]Action-space diffusion: coefficients fitted to that run, Langevin evolution")
+    _print_fit(d["fit"])
+    lv = d["langevin_vs_run"]
+    if "skipped" in lv:
+        console.print(f"Langevin comparison skipped: {lv['skipped']}")
+    elif lv["rms_dJR_ratio_range"] is not None:
+        a, b = lv["rms_dJR_ratio_range"]
+        c, e = lv["rms_dJphi_ratio_range"]
+        console.print(
+            f"Langevin with these coefficients ({lv['n_stars']:,} stars, {lv['seconds']:.1f} s) / shearing box, "
+            f"t >= 0.1 Gyr: rms dJ_R {a:.2f}-{b:.2f}, rms dJ_phi {c:.2f}-{e:.2f}"
+        )
+    p = d["paper_r8_langevin"]
+    console.print(
+        f"paper's R8 coefficients (Eqs. 40-41), {p['n_stars']:,} stars x 10 Gyr by Langevin in {p['seconds']:.1f} s: "
+        f"rms dJ_R {p['rms_dJR_kpckms']:.2f}, rms dJ_phi {p['rms_dJphi_kpckms']:.1f} kpc km/s, ratio {p['ratio']:.4f} "
+        "(Eq. 29 would say 10.6 and Eq. 39 0.055: the DF is not exponential, see docs/diffusion.md)"
+    )
+    console.print("wrote: " + ", ".join([d["fit_file"], *d["figures"]]))
 
 
 def register(app: typer.Typer) -> None:

@@ -63,7 +63,10 @@ def _coefficient_table(info: dict, title: str) -> None:
     console.print("D = d (J_R / kpc km/s)^alpha in (kpc km/s)^2/Gyr; turnover in kpc km/s (Sec. III.3)")
     console.print(f"J_* = {info['J_star_kpc_kms']:.3f} kpc km/s (Eq. 42/51)")
     if info.get("late_ratio") is not None:
-        console.print(f"late rms dJ_R / rms dJ_phi = {info['late_ratio']:.4f} (Eq. 39)")
+        console.print(
+            f"late rms dJ_R / rms dJ_phi = {info['late_ratio']:.4f} (Eq. 39); "
+            f"{info['late_ratio_self_similar']:.4f} for the exact (self-similar) solution a Langevin run approaches"
+        )
     if info.get("late_ratio_eq56") is not None:
         console.print(f"Eq. 56 estimate (neglects xi_RR != xi_phiphi) = {info['late_ratio_eq56']:.4f}")
 
@@ -97,7 +100,8 @@ def _print_fit(info: dict) -> None:
     if info.get("late_ratio"):
         lr = info["late_ratio"]
         err = f" ± {lr['std']:.2g}" if lr.get("std") is not None else ""
-        console.print(f"late ratio (Eq. 39) = {lr['value']:.4f}{err}")
+        how = "Eq. 39" if info["closure"] == "exponential" else "self-similar closure, half of Eq. 39's form"
+        console.print(f"late rms dJ_R / rms dJ_phi of the fit ({how}) = {lr['value']:.4f}{err}")
     console.print(f"closure: {info['closure']}; " + info["bootstrap_note"])
     for regime, r in info["regimes"].items():
         for w in (r or {}).get("warnings", []):
@@ -128,8 +132,9 @@ def _print_langevin(s: dict) -> None:
     t.add_row("rms dJ_phi", f"{s['rms_dJphi_kpckms']:.4g}",
               f"{e['short']['rms_dJphi_kpckms']:.4g} / {e['long']['rms_dJphi_kpckms']:.4g}",
               f"{ss['short']['rms_dJphi_kpckms']:.4g}", "kpc km/s")  # fmt: skip
-    ratio39 = s.get("late_ratio_eq39")
-    t.add_row("rms dJ_R / rms dJ_phi", f"{s['ratio']:.4f}", f"{ratio39:.4f} (Eq. 39)" if ratio39 else "", "", "")
+    ratio39, ratio_ss = s.get("late_ratio_eq39"), s.get("late_ratio_self_similar")
+    t.add_row("rms dJ_R / rms dJ_phi", f"{s['ratio']:.4f}", f"{ratio39:.4f} (Eq. 39)" if ratio39 else "",
+              f"{ratio_ss:.4f}" if ratio_ss else "", "")  # fmt: skip
     t.add_row("<J_R>", f"{s['mean_JR_kpckms']:.4g}", "", "", "kpc km/s")
     t.add_row("sigma_R = (kappa <J_R>)^1/2", f"{s['sigma_R_kms']:.3f}", "", "", "km/s")
     for name, fits in s.get("slopes", {}).items():

@@ -33,6 +33,7 @@ from jax.scipy.special import gamma as _gamma_fn
 __all__ = [
     "CLOSURES",
     "cold_ensemble_rms",
+    "late_ratio_factor",
     "cold_ensemble_rms_prediction",
     "self_similar_moment",
     "self_similar_rms_prediction",
@@ -183,4 +184,19 @@ def cold_ensemble_rms(t, d_RR, alpha_R, d_phiphi, alpha_phi, closure: str = "exp
         return cold_ensemble_rms_prediction(t, d_RR, alpha_R, d_phiphi, alpha_phi)
     if closure == "self-similar":
         return self_similar_rms_prediction(t, d_RR, alpha_R, d_phiphi, alpha_phi)
+    raise ValueError(f"closure must be one of {CLOSURES}, got {closure!r}")
+
+
+def late_ratio_factor(alpha, closure: str = "exponential") -> float:
+    """``C`` in ``rms dJ_R / rms dJ_phi = (C d_RR / d_phiphi)^(1/2)`` when ``alpha_R = alpha_phi = alpha``.
+
+    Exponential closure: ``C = 2`` for any alpha (Eq. 39). Self-similar closure:
+    ``C = p Gamma(3/p) / Gamma((1 + alpha)/p)`` with ``p = 2 - alpha``: 2 for
+    ``alpha = 1`` and exactly 1/2 for ``alpha = -1/2``, i.e. half Eq. 39's ratio.
+    """
+    if closure == "exponential":
+        return 2.0
+    if closure == "self-similar":
+        p = 2.0 - float(alpha)
+        return float(p * math.gamma(3.0 / p) / math.gamma((1.0 + float(alpha)) / p))
     raise ValueError(f"closure must be one of {CLOSURES}, got {closure!r}")

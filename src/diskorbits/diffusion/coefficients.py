@@ -266,9 +266,18 @@ class DiffusionCoefficients(eqx.Module):
 
         ``sqrt(2 d_RR / d_phiphi)``; defined when both short-wavelength indices are equal.
         """
+        return self.late_ratio_for("exponential")
+
+    def late_ratio_for(self, closure: str = "exponential") -> float:
+        """Late ``rms dJ_R / rms dJ_phi`` under a closure (:func:`~diskorbits.diffusion.analytic.late_ratio_factor`).
+
+        ``"exponential"`` is Eq. 39; ``"self-similar"`` (the exact solution of Eq. 26,
+        which a Langevin evolution approaches) is half of it for the ``J_R^-1/2`` branches.
+        """
         if self.D_RR.high.alpha != self.D_phiphi.high.alpha:
             raise ValueError("Eq. 39 needs equal short-wavelength indices for D_RR and D_phiphi")
-        return float(np.sqrt(2.0 * float(self.D_RR.high.d) / float(self.D_phiphi.high.d)))
+        C = analytic.late_ratio_factor(self.D_RR.high.alpha, closure)
+        return float(np.sqrt(C * float(self.D_RR.high.d) / float(self.D_phiphi.high.d)))
 
     def rms_prediction(self, t, which: str, closure: str = "exponential"):
         """Cold-ensemble ``(rms dJ_R, rms dJ_phi)`` at times ``t`` (Myr) for one regime's power laws.
@@ -291,8 +300,9 @@ class DiffusionCoefficients(eqx.Module):
             }
         try:
             out["late_ratio"] = self.late_ratio
+            out["late_ratio_self_similar"] = self.late_ratio_for("self-similar")
         except ValueError:
-            out["late_ratio"] = None
+            out["late_ratio"] = out["late_ratio_self_similar"] = None
         return out
 
 

@@ -398,7 +398,10 @@ class DiffusionFit:
 
     @property
     def late_ratio(self) -> Estimate:
-        """Late ``rms dJ_R / rms dJ_phi = (2 d_RR / d_phiphi)^(1/2)`` of the short-wavelength fit (Eq. 39).
+        """Late ``rms dJ_R / rms dJ_phi`` of the short-wavelength fit under the fit's closure.
+
+        ``(2 d_RR / d_phiphi)^(1/2)`` (Eq. 39) for the exponential closure, ``(d_RR / (2 d_phiphi))^(1/2)``
+        for the self-similar one (:func:`~diskorbits.diffusion.analytic.late_ratio_factor`).
 
         Raises
         ------
@@ -408,10 +411,11 @@ class DiffusionFit:
         s = self.short
         if s is None:
             raise ValueError(f"Eq. 39 needs the short-wavelength fit: {self.notes.get('short', 'not requested')}")
-        best = math.sqrt(2.0 * s.d_RR / s.d_phiphi)
+        C = analytic.late_ratio_factor(s.alpha_R, self.closure)
+        best = math.sqrt(C * s.d_RR / s.d_phiphi)
         if s.samples is None:
             return Estimate(best)
-        x = np.sqrt(2.0 * s.samples[:, 0] / s.samples[:, 1])
+        x = np.sqrt(C * s.samples[:, 0] / s.samples[:, 1])
         return Estimate(best, float(np.std(x, ddof=1)), float(np.percentile(x, 16)), float(np.percentile(x, 84)))
 
     def to_dict(self) -> dict:

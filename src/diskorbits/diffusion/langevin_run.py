@@ -193,8 +193,9 @@ class LangevinRun:
             out[key] = pred
         try:
             out["late_ratio_eq39"] = D.late_ratio
+            out["late_ratio_self_similar"] = D.late_ratio_for("self-similar")
         except ValueError:
-            out["late_ratio_eq39"] = None
+            out["late_ratio_eq39"] = out["late_ratio_self_similar"] = None
         windows = {"late": (0.3 * T, T)}
         if isinstance(D.D_RR, BrokenPowerLaw) and self.config.stars.sigma_R0_kms == 0.0:
             t_turn = 2.0 * float(D.D_RR.turnover) / (float(D.D_RR.low.d) * xi_mean)

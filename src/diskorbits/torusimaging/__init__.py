@@ -1,0 +1,74 @@
+"""Orbital Torus Imaging (Price-Whelan et al. 2021): abundances as tracers of orbits.
+
+In the right potential, the mean abundance of stars at fixed actions does not
+depend on their angles. The pieces, in pipeline order:
+
+* :func:`find_neighbours` -- the K nearest neighbours in action space
+  (cKDTree; raw or spread-scaled metric; bootstrap copies excluded via ids);
+* :func:`abundance_deviations` -- Delta_n = y_n - <y>_J with the Appendix-A
+  linear-correction weights (:func:`linear_correction_weights`,
+  :func:`neighbour_mean`) and uncertainties;
+* :func:`fit_fourier` -- unbinned weighted least-squares fit of
+  Delta(theta_z) to m = 2 (Eqs. 3-7) and :func:`oti_objective` (Eq. 8);
+* :func:`make_mock` -- phase-mixed mock catalogues with known truth
+  (:class:`DiskInitialConditions`, :class:`SphereSelection`,
+  :class:`PencilBeams`, :class:`LinearAbundanceModel`).
+"""
+
+from .fourier import (
+    FourierFit,
+    fit_fourier,
+    fourier_design_matrix,
+    fourier_series,
+    fourier_terms,
+    oti_objective,
+)
+from .local_mean import (
+    AbundanceDeviations,
+    abundance_deviations,
+    linear_correction_weights,
+    neighbour_mean,
+)
+from .mock import (
+    DiskInitialConditions,
+    LinearAbundanceModel,
+    MockCatalogue,
+    PencilBeams,
+    SphereSelection,
+    make_mock,
+)
+from .neighbours import (
+    ACTION_METRICS,
+    DEFAULT_K,
+    Neighbours,
+    action_scale,
+    find_neighbours,
+)
+
+__all__ = [
+    # neighbours
+    "find_neighbours",
+    "Neighbours",
+    "action_scale",
+    "ACTION_METRICS",
+    "DEFAULT_K",
+    # local means (Appendix A) and deviations (Eq. 2)
+    "abundance_deviations",
+    "AbundanceDeviations",
+    "linear_correction_weights",
+    "neighbour_mean",
+    # Fourier fit (Eqs. 3-8)
+    "fit_fourier",
+    "FourierFit",
+    "fourier_design_matrix",
+    "fourier_series",
+    "fourier_terms",
+    "oti_objective",
+    # mocks
+    "make_mock",
+    "MockCatalogue",
+    "DiskInitialConditions",
+    "SphereSelection",
+    "PencilBeams",
+    "LinearAbundanceModel",
+]

@@ -40,8 +40,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -51,6 +49,7 @@ import numpy as np
 
 from .. import units
 from . import analytic
+from ..io.atomic import atomic_write_text
 from .changes import ActionChanges
 from .coefficients import (
     PAPER_ACTION,
@@ -681,19 +680,7 @@ def write_fit_json(fit: DiffusionFit, path) -> Path:
     missing), so :func:`load_fit_coefficients` or any reader of that layout
     gets the broken power laws back.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(fit.to_dict(), indent=2, allow_nan=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    return atomic_write_text(path, json.dumps(fit.to_dict(), indent=2, allow_nan=True) + "\n")
 
 
 def load_fit_coefficients(source) -> DiffusionCoefficients:

@@ -55,11 +55,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from ..shearingbox.config import ConfigError, _bool, _check_keys, _number, _toml_value  # noqa: F401
+from .._tomlconfig import ConfigError, _check_keys, _number, _toml_value, read_toml
 
 __all__ = [
     "ConfigError",
@@ -399,19 +398,5 @@ def load_langevin_config(source: str | Path | dict) -> LangevinConfig:
     """
     if isinstance(source, LangevinConfig):
         return source
-    if isinstance(source, dict):
-        return LangevinConfig.from_dict(source)
-    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and source.endswith(".toml")):
-        path = Path(source)
-        if not path.exists():
-            raise FileNotFoundError(f"configuration file not found: {path}")
-        try:
-            doc = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        return LangevinConfig.from_dict(doc, base_dir=path.parent)
-    try:
-        doc = tomllib.loads(str(source))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}") from None
-    return LangevinConfig.from_dict(doc)
+    doc, base_dir = read_toml(source)
+    return LangevinConfig.from_dict(doc, base_dir=base_dir)

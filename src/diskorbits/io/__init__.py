@@ -3,7 +3,8 @@
 - :mod:`.columns`: column schemas for Gaia, APOGEE DR17 and Galactocentric
   tables, and user column mappings;
 - :mod:`.catalogues`: readers into a :class:`Catalogue` with per-star flags;
-- :mod:`.writers`: atomic writers for FITS, CSV, ECSV and Parquet.
+- :mod:`.writers`: atomic writers for FITS, CSV, ECSV and Parquet;
+- :mod:`.atomic`: the atomic-write primitive every result file goes through.
 """
 
 from .catalogues import (

@@ -14,13 +14,12 @@ comment='#')`` reads it), and :func:`diskorbits.io.read_table` recovers the unit
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 from astropy.table import Table
 
+from .atomic import atomic_path
 from .catalogues import table_format
 from .parquet import write_parquet
 
@@ -58,13 +57,10 @@ def write_table(table: Table, path: str | Path, *, format: str | None = None, ov
     fmt = format or table_format(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"output file {str(path)!r} exists; pass overwrite=True (CLI: --overwrite)")
-    path.parent.mkdir(parents=True, exist_ok=True)
     kwargs = {}
     if fmt == "csv":
         fmt, kwargs = "ascii.ecsv", {"delimiter": ","}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         if fmt == "parquet":
             write_parquet(table, tmp)
         else:
@@ -72,9 +68,4 @@ def write_table(table: Table, path: str | Path, *, format: str | None = None, ov
                 # long metadata keys become FITS HIERARCH cards; that is fine
                 warnings.filterwarnings("ignore", message=".*HIERARCH card.*")
                 table.write(tmp, format=fmt, overwrite=True, **kwargs)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path

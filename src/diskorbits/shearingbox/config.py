@@ -31,51 +31,12 @@ that every run file stores next to its seed.
 from __future__ import annotations
 
 import dataclasses
-import math
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from .._tomlconfig import ConfigError, _bool, _check_keys, _choice, _number, _toml_value, read_toml
+
 __all__ = ["ConfigError", "RunSettings", "BoxSettings", "StarSettings", "FieldSettings", "RunConfig", "load_config"]
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing, misspelt, of the wrong type or out of range."""
-
-
-def _number(table: str, key: str, value: Any, *, lo=None, hi=None, lo_open=False, integer=False):
-    where = f"{table}.{key}"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{where} must be a number; got {value!r}")
-    if integer and not float(value).is_integer():
-        raise ConfigError(f"{where} must be an integer; got {value!r}")
-    if not math.isfinite(float(value)):
-        raise ConfigError(f"{where} must be finite; got {value!r}")
-    if lo is not None and (value <= lo if lo_open else value < lo):
-        raise ConfigError(f"{where} must be {'>' if lo_open else '>='} {lo}; got {value!r}")
-    if hi is not None and value > hi:
-        raise ConfigError(f"{where} must be <= {hi}; got {value!r}")
-    return int(value) if integer else float(value)
-
-
-def _choice(table: str, key: str, value: Any, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value.lower() not in choices:
-        raise ConfigError(f"{table}.{key} must be one of {', '.join(choices)}; got {value!r}")
-    return value.lower()
-
-
-def _bool(table: str, key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{table}.{key} must be true or false; got {value!r}")
-    return value
-
-
-def _check_keys(table: str, given: dict, allowed) -> None:
-    unknown = sorted(set(given) - set(allowed))
-    if unknown:
-        raise ConfigError(
-            f"unknown key(s) in [{table}]: {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -371,14 +332,6 @@ class RunConfig:
         return "\n".join(lines)
 
 
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def load_config(source: str | Path | dict) -> RunConfig:
     """Read and validate a run configuration from a TOML file, TOML text or a dict.
 
@@ -389,19 +342,5 @@ def load_config(source: str | Path | dict) -> RunConfig:
     ConfigError
         (a ``ValueError``) naming the offending ``table.key``.
     """
-    if isinstance(source, dict):
-        return RunConfig.from_dict(source)
-    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and source.endswith(".toml")):
-        path = Path(source)
-        if not path.exists():
-            raise FileNotFoundError(f"configuration file not found: {path}")
-        try:
-            doc = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        return RunConfig.from_dict(doc, base_dir=path.parent)
-    try:
-        doc = tomllib.loads(str(source))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}") from None
-    return RunConfig.from_dict(doc)
+    doc, base_dir = read_toml(source)
+    return RunConfig.from_dict(doc, base_dir=base_dir)

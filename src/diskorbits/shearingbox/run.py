@@ -31,8 +31,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import units
+from ..io.atomic import atomic_path
 from ..progress import as_progress
 from .config import RunConfig, load_config
 
@@ -214,18 +213,9 @@ class _Timeline:
 
 
 def _atomic_h5(path: Path, write) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as h:
-            write(h)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write an HDF5 file through ``write(h5py.File)`` atomically (:func:`~diskorbits.io.atomic.atomic_path`)."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h:
+        write(h)
 
 
 _STAT_UNITS = {

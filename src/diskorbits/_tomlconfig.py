@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigError", "read_toml"]
+__all__ = ["ConfigError", "read_toml", "dump_toml"]
 
 
 class ConfigError(ValueError):
@@ -88,3 +88,19 @@ def read_toml(source: str | Path | dict) -> tuple[dict, Path | None]:
         return tomllib.loads(str(source)), None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}") from None
+
+
+def dump_toml(doc: dict) -> str:
+    """TOML text of a resolved configuration: an optional top-level ``name``, then one table per
+    entry of scalars or lists of scalars (the inverse of :func:`read_toml` for our configurations)."""
+    d = dict(doc)
+    lines = []
+    if "name" in d:
+        lines += [f"name = {_toml_value(d.pop('name'))}", ""]
+    for table, values in d.items():
+        lines.append(f"[{table}]")
+        for k, v in values.items():
+            val = "[" + ", ".join(_toml_value(x) for x in v) + "]" if isinstance(v, (list, tuple)) else _toml_value(v)
+            lines.append(f"{k} = {val}")
+        lines.append("")
+    return "\n".join(lines)

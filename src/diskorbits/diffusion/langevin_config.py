@@ -58,7 +58,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .._tomlconfig import ConfigError, _check_keys, _number, _toml_value, read_toml
+from .._tomlconfig import ConfigError, _check_keys, _number, dump_toml, read_toml
 
 __all__ = [
     "ConfigError",
@@ -373,17 +373,7 @@ class LangevinConfig:
 
     def to_toml(self) -> str:
         """The fully resolved configuration as TOML text."""
-        lines = []
-        d = self.to_dict()
-        if "name" in d:
-            lines += [f"name = {_toml_value(d.pop('name'))}", ""]
-        for table, values in d.items():
-            lines.append(f"[{table}]")
-            for k, v in values.items():
-                val = "[" + ", ".join(_toml_value(x) for x in v) + "]" if isinstance(v, list) else _toml_value(v)
-                lines.append(f"{k} = {val}")
-            lines.append("")
-        return "\n".join(lines)
+        return dump_toml(self.to_dict())
 
 
 def load_langevin_config(source: str | Path | dict) -> LangevinConfig:

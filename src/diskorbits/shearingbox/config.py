@@ -34,7 +34,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from .._tomlconfig import ConfigError, _bool, _check_keys, _choice, _number, _toml_value, read_toml
+from .._tomlconfig import ConfigError, _bool, _check_keys, _choice, _number, dump_toml, read_toml
 
 __all__ = ["ConfigError", "RunSettings", "BoxSettings", "StarSettings", "FieldSettings", "RunConfig", "load_config"]
 
@@ -319,17 +319,7 @@ class RunConfig:
 
     def to_toml(self) -> str:
         """The fully resolved configuration as TOML text."""
-        lines = []
-        d = self.to_dict()
-        if "name" in d:
-            lines.append(f"name = {_toml_value(d.pop('name'))}")
-            lines.append("")
-        for table, values in d.items():
-            lines.append(f"[{table}]")
-            for k, v in values.items():
-                lines.append(f"{k} = {_toml_value(v)}")
-            lines.append("")
-        return "\n".join(lines)
+        return dump_toml(self.to_dict())
 
 
 def load_config(source: str | Path | dict) -> RunConfig:

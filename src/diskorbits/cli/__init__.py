@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from . import actions, demo, diffusion, ism, version
+from . import actions, demo, diffusion, ism, oti, version
 
 __all__ = ["app", "main"]
 
@@ -19,8 +19,9 @@ app = typer.Typer(
     help=(
         "Orbital dynamics of stars in galactic disks.\n\n"
         "Commands: actions (catalogue -> actions, angles, frequencies), "
-        "ism (shearing-box transport runs), diffusion (coefficients, fits, Langevin runs), demo, version. "
-        "Planned: oti, migration."
+        "ism (shearing-box transport runs), diffusion (coefficients, fits, Langevin runs), "
+        "oti (Orbital Torus Imaging: mocks, APOGEE x Gaia selection), demo, version. "
+        "Planned: migration."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -28,7 +29,7 @@ app = typer.Typer(
 )
 
 #: Modules that add commands to :data:`app`, in help order.
-_GROUPS = (actions, ism, diffusion, demo, version)
+_GROUPS = (actions, ism, diffusion, oti, demo, version)
 for _group in _GROUPS:
     _group.register(app)
 

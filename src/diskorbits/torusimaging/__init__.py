@@ -12,9 +12,13 @@ depend on their angles. The pieces, in pipeline order:
   Delta(theta_z) to m = 2 (Eqs. 3-7) and :func:`oti_objective` (Eq. 8);
 * :func:`make_mock` -- phase-mixed mock catalogues with known truth
   (:class:`DiskInitialConditions`, :class:`SphereSelection`,
-  :class:`PencilBeams`, :class:`LinearAbundanceModel`).
+  :class:`PencilBeams`, :class:`LinearAbundanceModel`), configured from TOML
+  (:func:`load_mock_config`, :func:`write_mock_catalogue`);
+* :func:`load_apogee_gaia` -- the APOGEE DR17 x Gaia sample with the paper's
+  Section 3 cuts as a configurable :class:`APOGEESelection`.
 """
 
+from .apogee import APOGEESample, APOGEESelection, load_apogee_gaia, select_apogee_gaia
 from .fourier import (
     FourierFit,
     fit_fourier,
@@ -37,6 +41,7 @@ from .mock import (
     SphereSelection,
     make_mock,
 )
+from .mock_config import MockConfig, load_mock_config, write_mock_catalogue
 from .neighbours import (
     ACTION_METRICS,
     DEFAULT_K,
@@ -71,4 +76,12 @@ __all__ = [
     "SphereSelection",
     "PencilBeams",
     "LinearAbundanceModel",
+    "MockConfig",
+    "load_mock_config",
+    "write_mock_catalogue",
+    # APOGEE DR17 x Gaia input (Section 3 cuts)
+    "APOGEESelection",
+    "APOGEESample",
+    "load_apogee_gaia",
+    "select_apogee_gaia",
 ]

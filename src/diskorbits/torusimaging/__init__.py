@@ -14,6 +14,9 @@ depend on their angles. The pieces, in pipeline order:
   (:class:`DiskInitialConditions`, :class:`SphereSelection`,
   :class:`PencilBeams`, :class:`LinearAbundanceModel`), configured from TOML
   (:func:`load_mock_config`, :func:`write_mock_catalogue`);
+* :func:`evaluate_objective`, :func:`fit_potential`, :func:`bootstrap_inference`,
+  :func:`combine`, :func:`a2_scan` -- the potential inference over (disk mass
+  factor, h_z, z_sun, v_z,sun) with bootstrap trials through the executor;
 * :func:`load_apogee_gaia` -- the APOGEE DR17 x Gaia sample with the paper's
   Section 3 cuts as a configurable :class:`APOGEESelection`.
 """
@@ -41,7 +44,31 @@ from .mock import (
     SphereSelection,
     make_mock,
 )
+from .inference import (
+    A2Scan,
+    JointEstimate,
+    OTIInference,
+    PotentialFit,
+    RatioEstimate,
+    a2_scan,
+    bootstrap_inference,
+    combine,
+    derived_quantities,
+    disk_to_halo_mass_ratio,
+    fit_potential,
+    read_oti_result,
+    write_oti_result,
+)
 from .mock_config import MockConfig, load_mock_config, write_mock_catalogue
+from .objective import (
+    PARAMETER_NAMES,
+    OTIData,
+    OTISetup,
+    ObjectiveEvaluation,
+    evaluate_objective,
+    fiducial_parameters,
+    model_at,
+)
 from .neighbours import (
     ACTION_METRICS,
     DEFAULT_K,
@@ -79,6 +106,27 @@ __all__ = [
     "MockConfig",
     "load_mock_config",
     "write_mock_catalogue",
+    # objective over (disk mass factor, h_z, z_sun, v_z,sun) and inference (Sec. 6.2)
+    "PARAMETER_NAMES",
+    "OTIData",
+    "OTISetup",
+    "ObjectiveEvaluation",
+    "evaluate_objective",
+    "fiducial_parameters",
+    "model_at",
+    "fit_potential",
+    "PotentialFit",
+    "bootstrap_inference",
+    "OTIInference",
+    "RatioEstimate",
+    "combine",
+    "JointEstimate",
+    "derived_quantities",
+    "disk_to_halo_mass_ratio",
+    "a2_scan",
+    "A2Scan",
+    "write_oti_result",
+    "read_oti_result",
     # APOGEE DR17 x Gaia input (Section 3 cuts)
     "APOGEESelection",
     "APOGEESample",

@@ -1,0 +1,197 @@
+"""OTI objective and inference on a mock with known truth (PW2021 Secs. 6.1-6.2, Table 1)."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from diskorbits.parallel import Executor
+from diskorbits.potentials import MilkyWayPotential
+from diskorbits.potentials.presets import MWP_FIDUCIAL_DISK_MASS
+from diskorbits.torusimaging import make_mock
+from diskorbits.torusimaging.inference import (
+    RatioEstimate,
+    a2_scan,
+    bootstrap_inference,
+    combine,
+    derived_quantities,
+    disk_to_halo_mass_ratio,
+    fit_potential,
+    read_oti_result,
+    write_oti_result,
+)
+from diskorbits.torusimaging.objective import (
+    OTIData,
+    OTISetup,
+    differentiable_objective,
+    evaluate_objective,
+    fiducial_parameters,
+    neighbour_lists,
+)
+
+TRUE_FACTOR, TRUE_HZ = 1.1, 0.28
+N_STARS = 2000  # one compiled action batch (2048)
+N_BOOT = 6
+
+
+@pytest.fixture(scope="module")
+def data():
+    truth = MilkyWayPotential().with_disk(TRUE_FACTOR, TRUE_HZ)
+    # unselected (all azimuths): one integration batch; 300 steps over 0.5-3 Gyr mix the angles
+    mock = make_mock(
+        jax.random.key(1),
+        truth,
+        N_STARS,
+        selection=None,
+        n_steps=300,
+        time_range=(500.0, 3000.0),
+    )
+    return OTIData.from_mock(mock, ratio_names=["[X/Fe]"])
+
+
+@pytest.fixture(scope="module")
+def setup(data):
+    # spread metric (balanced action scales), divisor fixed once at the fiducial model
+    s = OTISetup(metric="spread")
+    return s.fix_scale(data, fiducial_parameters(s))
+
+
+@pytest.fixture(scope="module")
+def x0(setup):
+    return fiducial_parameters(
+        setup
+    )  # the Sun's frame is the mock's (PW2021); disk factor 1.0
+
+
+def test_scale_is_fixed_across_parameters(data, setup, x0):
+    assert OTISetup(metric="spread").scale is None
+    with pytest.raises(ValueError, match="fixed scale"):
+        evaluate_objective(x0, data, OTISetup(metric="spread"))
+    th = x0.copy()
+    th[0] = 1.3
+    assert np.array_equal(
+        setup.fix_scale(data, th).scale, setup.scale
+    )  # already fixed: unchanged
+
+
+def test_differentiable_path_equals_reference(data, setup, x0):
+    nb, ok = neighbour_lists(x0, data, setup)
+    ref = evaluate_objective(x0, data, setup)
+    val = differentiable_objective(jnp.asarray(x0), data, setup, nb, ok)
+    np.testing.assert_allclose(np.asarray(val), ref.objective, rtol=1e-9)
+
+
+def test_a2_changes_sign_across_the_truth(data, setup, x0):
+    scan = a2_scan(data, 0, [0.9, 1.1, 1.3], theta=x0, setup=setup, n_bootstrap=N_BOOT)
+    a2 = scan.mean[:, 3]
+    assert a2[0] < 0 < a2[-1], a2  # too light -> a2 < 0, too heavy -> a2 > 0
+    assert abs(scan.crossing - TRUE_FACTOR) < 3 * scan.crossing_error + 0.03, (
+        scan.crossing,
+        scan.crossing_error,
+    )
+
+
+@pytest.fixture(scope="module")
+def inference(data, setup, x0):
+    return bootstrap_inference(
+        data,
+        n_bootstrap=N_BOOT,
+        executor=Executor(n_workers=1),
+        seed=3,
+        x0=x0,
+        setup=setup,
+        free=["disk_mass_factor"],
+        xatol=0.05,
+    )
+
+
+def test_bootstrap_recovers_disk_mass(inference):
+    est = inference.estimates["[X/Fe]"]
+    assert est.samples.shape == (N_BOOT, 4) and est.success.all()
+    mean, err = est.mean[0], est.std[0]
+    assert 0.0 < err < 0.2
+    assert abs(mean - TRUE_FACTOR) < 2.5 * err + 0.02, (mean, err)
+    # fixed parameters stay put and carry no variance
+    assert np.all(est.samples[:, 1:] == est.samples[0, 1:]) and np.all(
+        est.covariance[1:, :] == 0
+    )
+
+
+class _ReversedExecutor(Executor):
+    """Runs the tasks in reverse order (as out-of-order workers would) and returns them in input order.
+
+    Stands in for the process/Dask backends, whose plumbing tests/test_parallel.py covers; spawning
+    processes here would recompile the actions in every worker (~1 min)."""
+
+    def map(self, fn, chunks, *, description=""):
+        chunks = list(chunks)
+        self.calls = getattr(self, "calls", 0) + 1
+        return [fn(c) for c in chunks[::-1]][::-1]
+
+
+def test_trials_do_not_depend_on_the_executor_or_order(data, setup, x0):
+    kw = {"n_bootstrap": 2, "seed": 5, "x0": x0, "setup": setup, "free": ["disk_mass_factor"], "maxiter": 3}
+    serial = bootstrap_inference(data, executor=Executor(n_workers=1), **kw)
+    rev = _ReversedExecutor(n_workers=1)
+    other = bootstrap_inference(data, executor=rev, **kw)
+    assert rev.calls == 1  # the trials fan out through the executor
+    np.testing.assert_array_equal(serial.estimates["[X/Fe]"].samples, other.estimates["[X/Fe]"].samples)
+
+
+def test_combine_two_identical_estimates_halves_the_variance():
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=(50, 4)) * [0.05, 0.01, 0.001, 0.0002] + [
+        1.1,
+        0.28,
+        0.02,
+        0.008,
+    ]
+    e = RatioEstimate(
+        "a", s, np.zeros(50), np.ones(50, int), np.ones(50, bool), np.ones(4, bool)
+    )
+    j = combine([e, e])
+    np.testing.assert_allclose(j.covariance, e.covariance / 2, rtol=1e-12)
+    np.testing.assert_allclose(j.mean, e.mean, rtol=1e-12)
+    with pytest.raises(ValueError, match="empty"):
+        combine([])
+
+
+def test_derived_disk_mass_matches_the_potential():
+    theta = np.array([1.21, 0.27, 0.0169, 0.009])
+    pot = MilkyWayPotential().with_disk(1.21, 0.27)
+    cov = np.diag([0.04, 0.01, 1e-6, 1e-6]) ** 2
+    d = derived_quantities(theta, cov)
+    assert d["disk_mass"][0] == pytest.approx(float(pot.disk.m), rel=1e-12)
+    assert d["disk_mass"][1] == pytest.approx(0.04 * MWP_FIDUCIAL_DISK_MASS, rel=1e-12)
+    # PW2021 Table 1: 2.11 +- 0.21 for (1.21, 0.27 kpc); fiducial ~1.3
+    assert float(disk_to_halo_mass_ratio(theta)) == pytest.approx(2.1, abs=0.05)
+    assert float(disk_to_halo_mass_ratio([1.0, 0.28, 0.0, 0.0])) == pytest.approx(
+        1.3, abs=0.05
+    )
+    assert 0.05 < d["disk_to_halo_mass_ratio"][1] < 0.5
+
+
+def test_result_round_trip_and_json(inference, tmp_path):
+    path = write_oti_result(tmp_path / "oti.h5", inference)
+    back = read_oti_result(path)
+    np.testing.assert_array_equal(
+        back.estimates["[X/Fe]"].samples, inference.estimates["[X/Fe]"].samples
+    )
+    d = json.loads(json.dumps(inference.to_dict()))
+    assert d["ratios"]["[X/Fe]"]["disk_mass_factor"]["mean"] == pytest.approx(
+        inference.joint.mean[0]
+    )
+    assert d["joint"]["z_sun"]["unit"] == "pc" and d["free"] == ["disk_mass_factor"]
+
+
+def test_misuse_raises(data, setup):
+    with pytest.raises(ValueError, match="method"):
+        fit_potential(data, method="bfgs", setup=setup)
+    with pytest.raises(ValueError, match="unknown parameter"):
+        fit_potential(data, setup=setup, free=["mass"])
+    with pytest.raises(ValueError, match="unknown abundance ratio"):
+        fit_potential(data, ratio="[Mg/Fe]", setup=setup)
+    with pytest.raises(ValueError, match="theta"):
+        evaluate_objective([1.0, 0.28], data, setup)

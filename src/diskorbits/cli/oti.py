@@ -5,11 +5,15 @@ A thin layer over :mod:`diskorbits.torusimaging`:
 * ``oti mock CONFIG.toml -o MOCK.fits`` -- a phase-mixed mock with known truth
   (:mod:`diskorbits.torusimaging.mock_config`);
 * ``oti select APOGEE.fits -o SAMPLE.fits`` -- the PW2021 Sec. 3 parent sample
-  with a per-cut table (:mod:`diskorbits.torusimaging.apogee`).
-
-Further commands (``fit``, ``summary``, ``plot``) are added as functions
-decorated with ``@oti_app.command(...)`` inside :func:`register`, reusing
-:func:`_fail` and the table printers below.
+  with a per-cut table (:mod:`diskorbits.torusimaging.apogee`);
+* ``oti fit CATALOG --elements FE_H,O_FE -o RESULT.h5`` -- bootstrap
+  inference of (disk mass factor, h_z, z_sun, v_z,sun) per element and joint
+  (:func:`~diskorbits.torusimaging.bootstrap_inference`), optionally the 1-D
+  a2 scan; catalogue reading in :mod:`diskorbits.torusimaging.catalogue`;
+* ``oti summary RESULT.h5`` -- a Table-1-like table (per element, joint, and
+  the paper's values);
+* ``oti plot RESULT.h5 -o DIR`` -- Fig. 5-7-style figures
+  (:mod:`diskorbits.plotting.torusimaging`, :mod:`diskorbits.plotting.oti_results`).
 """
 
 from __future__ import annotations
@@ -62,6 +66,130 @@ def _print_mock(summary: dict) -> None:
     t.add_row("ratios", ", ".join(summary["ratios"]))
     t.add_row("median distance", f"{summary['median_distance_kpc']:.3f} kpc")
     Console().print(t)
+
+
+#: Table 1 rows: (key, label, multiplier of the stored paper-unit value, format, unit shown).
+_TABLE1_ROWS = (
+    ("disk_mass_factor", "M_disk / M*_disk", 1.0, ".3f", ""),
+    ("h_z", "h_z", 1.0, ".3f", "kpc"),
+    ("z_sun", "z_sun", 1.0, ".1f", "pc"),
+    ("v_z_sun", "v_z,sun", 1.0, ".2f", "km/s"),
+    ("disk_mass", "M_disk", 1e-10, ".2f", "1e10 Msun"),
+    ("disk_to_halo_mass_ratio", "M_disk / M_halo (< 8.1 kpc)", 1.0, ".2f", ""),
+)
+_TRUTH_KEYS = {"disk_mass_factor": "disk_mass_factor", "h_z": "h_z_kpc", "z_sun": "z_sun_pc", "v_z_sun": "v_z_sun_kms"}
+
+
+def _split(text: str, name: str) -> list[str]:
+    items = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not items:
+        _fail(f"{name} needs a comma-separated list; got {text!r}")
+    return items
+
+
+def _scan_grid(text: str):
+    import numpy as np
+
+    parts = _split(text, "--a2-scan")
+    try:
+        lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
+        if len(parts) != 3:
+            raise ValueError
+    except (ValueError, IndexError):
+        _fail(f"--a2-scan takes 'LO,HI,N' (disk mass factors), e.g. 0.8,1.4,7; got {text!r}")
+    if not (0 < lo < hi) or n < 2:
+        _fail(f"--a2-scan needs 0 < LO < HI and N >= 2; got {text!r}")
+    return np.linspace(lo, hi, n)
+
+
+def _table1(summary: dict, extras: dict, scan_info: dict | None = None, scan=None) -> dict:
+    """Plain-data Table-1 view of a stored result summary (see ``oti summary --json``)."""
+    from ..torusimaging.catalogue import PW2021_TABLE1
+
+    free = set(summary.get("free", []))
+    columns = {**summary["ratios"], "joint": summary["joint"]}
+    table = {}
+    for col, entries in columns.items():
+        table[col] = {}
+        for key, *_ in _TABLE1_ROWS:
+            e = entries[key]
+            table[col][key] = {
+                "mean": e["mean"],
+                "std": e["std"],
+                "unit": e["unit"],
+                "fixed": key in _TRUTH_KEYS and key not in free,
+            }
+        if col != "joint":
+            table[col]["n_bootstrap"] = entries.get("n_bootstrap")
+            table[col]["n_success"] = entries.get("n_success")
+    cfg = summary.get("config", {})
+    out = {
+        "rows": [k for k, *_ in _TABLE1_ROWS],
+        "columns": list(columns),
+        "elements": list(summary["ratios"]),
+        "free": summary.get("free", []),
+        "table": table,
+        "paper_table1": {k: {r: list(v) for r, v in d.items()} for k, d in PW2021_TABLE1.items()},
+        "truth": extras.get("catalogue", {}).get("truth"),
+        "catalogue": extras.get("catalogue", {}).get("path"),
+        "n_stars": cfg.get("n_stars"),
+        "n_bootstrap": cfg.get("n_bootstrap"),
+        "method": cfg.get("method"),
+        "setup": {k: cfg.get("setup", {}).get(k) for k in ("k", "metric", "weighting")},
+        "wall_time_s": cfg.get("wall_time_s"),
+        "a2_scan": None,
+    }
+    if scan is not None:
+        out["a2_scan"] = {
+            "ratio": (scan_info or {}).get("ratio"),
+            "mass_factors": [float(f) for f in scan.mass_factors],
+            "a2_mean": [float(v) for v in scan.mean[:, 3]],
+            "a2_std": [float(v) for v in scan.std[:, 3]],
+            "crossing": scan.crossing,
+            "crossing_error": scan.crossing_error,
+        }
+    return out
+
+
+def _print_table1(t1: dict, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    t.add_column("parameter")
+    for col in t1["columns"]:
+        t.add_column(col, justify="right")
+    if t1["truth"]:
+        t.add_column("truth", justify="right", style="green")
+    short = {"all eight ratios": "PW2021 (all 8)", "without [Mg/Fe], [Si/Fe]": "PW2021 (no Mg, Si)"}
+    for label in t1["paper_table1"]:
+        t.add_column(short.get(label, f"PW2021: {label}"), justify="right", style="dim")
+    for key, label, mult, fmt, unit in _TABLE1_ROWS:
+        row = [label + (f" [{unit}]" if unit else "")]
+        for col in t1["columns"]:
+            e = t1["table"][col][key]
+            if e["fixed"]:
+                row.append(f"{e['mean'] * mult:{fmt}} (fixed)")
+            else:
+                row.append(f"{e['mean'] * mult:{fmt}} ± {e['std'] * mult:{fmt}}")
+        if t1["truth"]:
+            tk = _TRUTH_KEYS.get(key)
+            row.append(f"{t1['truth'][tk]:g}" if tk else "")
+        for d in t1["paper_table1"].values():
+            v, e = d[key]
+            row.append(f"{v * mult:{fmt}} ± {e * mult:{fmt}}")
+        t.add_row(*row)
+    console = Console()
+    console.print(t)
+    console.print(
+        f"{t1['n_stars']} stars, {t1['n_bootstrap']} bootstrap trials ({t1['method']}; "
+        f"k = {t1['setup']['k']}, {t1['setup']['metric']} metric); free: {', '.join(t1['free'])}"
+    )
+    scan = t1.get("a2_scan")
+    if scan:
+        console.print(
+            f"a2 scan ({scan['ratio']}): a2 = 0 at M_disk/M*_disk = {scan['crossing']:.3f} ± {scan['crossing_error']:.3f}"
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -175,4 +303,249 @@ def register(app: typer.Typer) -> None:
             if output is not None:
                 typer.echo(f"wrote {output} ({len(sample)} stars)")
 
+    @oti_app.command("fit")
+    def fit_command(
+        catalogue: Path = typer.Argument(..., help="Mock (oti mock) or APOGEE-like catalogue (oti select output)."),
+        elements: str = typer.Option(..., "--elements", help="Comma-separated abundance ratios, e.g. FE_H,O_FE."),
+        output: Path = typer.Option(..., "--output", "-o", help="HDF5 result file to write (atomically)."),
+        n_bootstrap: int = typer.Option(128, "--bootstrap", min=2, help="Bootstrap trials (PW2021: 128)."),
+        free: str = typer.Option(
+            "disk_mass_factor,h_z,z_sun,v_z_sun", "--free", help="Comma-separated parameters to optimise (others fixed at fiducial)."
+        ),
+        method: str = typer.Option("nelder-mead", "--method", help="nelder-mead (PW2021) or gradient (L-BFGS-B, autodiff)."),
+        k: int = typer.Option(64, "--k", min=1, help="Action-space neighbours per star (PW2021: 64)."),
+        metric: str = typer.Option("spread", "--metric", help="Neighbour metric: spread (scale fixed at the fiducial model) or raw."),
+        workers: int | None = typer.Option(None, "--workers", min=1, help="Local worker processes (default all cores; 1 = serial)."),
+        scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786."),
+        seed: int = typer.Option(0, "--seed", min=0, help="Bootstrap seed (trial t uses default_rng([seed, t]))."),
+        maxiter: int | None = typer.Option(None, "--maxiter", min=1, help="Optimiser iteration limit (default 200 per free parameter)."),
+        xatol: float = typer.Option(0.01, "--xatol", min=0.0, help="Parameter tolerance in optimiser steps."),
+        fatol: float = typer.Option(0.01, "--fatol", min=0.0, help="Objective tolerance (normalised)."),
+        a2_scan: str | None = typer.Option(None, "--a2-scan", help="LO,HI,N: also scan a2 over disk mass factors for the first element."),
+        scan_bootstrap: int = typer.Option(16, "--scan-bootstrap", min=2, help="Bootstrap resamples per scan point."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUTPUT if it exists."),
+        show_progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
+        as_json: bool = typer.Option(False, "--json", help="Print the Table-1 summary as JSON on stdout."),
+    ) -> None:
+        """Bootstrap OTI inference of (M_disk/M*_disk, h_z, z_sun, v_z,sun) per element and joint (PW2021 Sec. 6.2)."""
+        from ..torusimaging.inference import METHODS
+        from ..torusimaging.neighbours import ACTION_METRICS
+        from ..torusimaging.objective import PARAMETER_NAMES
+
+        names = _split(elements, "--elements")
+        free_names = _split(free, "--free")
+        bad = [f for f in free_names if f not in PARAMETER_NAMES]
+        if bad:
+            _fail(f"unknown parameter(s) {', '.join(bad)} in --free; choose from {', '.join(PARAMETER_NAMES)}")
+        if method not in METHODS:
+            _fail(f"--method must be one of {', '.join(METHODS)}; got {method!r}")
+        if metric not in ACTION_METRICS:
+            _fail(f"--metric must be one of {', '.join(ACTION_METRICS)}; got {metric!r}")
+        grid = _scan_grid(a2_scan) if a2_scan is not None else None
+        if output.exists() and not overwrite:
+            _fail(f"output file {str(output)!r} exists; pass --overwrite")
+
+        from ..parallel import Executor
+        from ..progress import RichProgress
+        from ..torusimaging import OTISetup, bootstrap_inference, fiducial_parameters
+        from ..torusimaging import a2_scan as run_a2_scan
+        from ..torusimaging.catalogue import (
+            load_oti_catalogue,
+            read_oti_fit_extras,
+            write_oti_fit,
+        )
+
+        try:
+            cat = load_oti_catalogue(catalogue, names)
+            if cat.data.n_stars <= k:
+                raise ValueError(f"{cat.data.n_stars} complete stars is too few for --k {k} neighbours")
+            setup = OTISetup(k=k, metric=metric)
+            x0 = fiducial_parameters(setup)
+            setup = setup.fix_scale(cat.data, x0)
+            executor = Executor(
+                n_workers=workers, scheduler=scheduler, progress=RichProgress(transient=True) if show_progress else None
+            )
+            fit_options = {"xatol": xatol, "fatol": fatol}
+            if maxiter is not None:
+                fit_options["maxiter"] = maxiter
+            result = bootstrap_inference(
+                cat.data, n_bootstrap=n_bootstrap, executor=executor, seed=seed, x0=x0,
+                method=method, setup=setup, free=free_names, **fit_options,
+            )
+            scan, scan_info = None, None
+            if grid is not None:
+                scan = run_a2_scan(cat.data, ratio=0, mass_factors=grid, theta=x0, setup=setup,
+                                   n_bootstrap=scan_bootstrap, seed=seed, executor=executor)
+                scan_info = {"ratio": cat.data.ratio_names[0], "theta": [float(v) for v in x0],
+                             "n_bootstrap": int(scan_bootstrap)}
+            extras = {"catalogue": cat.describe(), "command": "diskorbits oti fit"}
+            try:
+                write_oti_fit(output, result, extras=extras, scan=scan, scan_info=scan_info)
+            except ValueError as exc:
+                if "singular covariance" in str(exc):
+                    raise ValueError(
+                        f"{exc}: the bootstrap trials gave (nearly) identical parameters, so no covariance; "
+                        "use more trials (--bootstrap) or a stricter optimiser (--maxiter, --xatol, --fatol)"
+                    ) from None
+                raise
+            summary, extras, scan, scan_info = read_oti_fit_extras(output)
+        except (FileNotFoundError, ValueError, TypeError) as exc:
+            _fail(str(exc))
+        t1 = _table1(summary, extras, scan_info, scan)
+        t1["output"] = str(output)
+        if as_json:
+            typer.echo(json.dumps(t1, indent=2, default=str))
+        else:
+            _print_table1(t1, f"OTI fit: {catalogue.name} ({cat.data.n_stars} stars)")
+            typer.echo(f"wrote {output}")
+
+    @oti_app.command("summary")
+    def summary_command(
+        result: Path = typer.Argument(..., help="HDF5 result of 'diskorbits oti fit'."),
+        as_json: bool = typer.Option(False, "--json", help="Print the table as JSON on stdout."),
+    ) -> None:
+        """Table 1 of PW2021: per-element and joint estimates, with the paper's values alongside."""
+        from ..torusimaging.catalogue import read_oti_fit_extras
+
+        try:
+            summary, extras, scan, scan_info = read_oti_fit_extras(result)
+        except (FileNotFoundError, ValueError, KeyError) as exc:
+            _fail(str(exc))
+        t1 = _table1(summary, extras, scan_info, scan)
+        t1["file"] = str(result)
+        if as_json:
+            typer.echo(json.dumps(t1, indent=2, default=str))
+        else:
+            _print_table1(t1, f"OTI result: {result.name}")
+
+    @oti_app.command("plot")
+    def plot_command(
+        result: Path = typer.Argument(..., help="HDF5 result of 'diskorbits oti fit'."),
+        outdir: Path = typer.Option(..., "--output", "-o", help="Folder for the figures (created)."),
+        catalogue: Path | None = typer.Option(
+            None, "--catalogue", help="Catalogue for the Fig. 5 panels (default: the path stored in RESULT)."
+        ),
+        fmt: str = typer.Option("png", "--format", help="Figure format: png, pdf or svg."),
+        n_fits: int = typer.Option(16, "--bootstrap-fits", min=0, help="Bootstrap Fourier fits drawn per Fig. 5 panel."),
+        as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON on stdout."),
+    ) -> None:
+        """Figures in the style of PW2021 Figs. 5-7: deviation vs angle, coefficients vs disk mass, error ellipses."""
+        if fmt not in ("png", "pdf", "svg"):
+            _fail(f"--format must be png, pdf or svg; got {fmt!r}")
+        from ..torusimaging.catalogue import read_oti_fit_extras
+
+        try:
+            _, extras, scan, scan_info = read_oti_fit_extras(result)
+        except (FileNotFoundError, ValueError, KeyError) as exc:
+            _fail(str(exc))
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        from ..plotting.oti_results import plot_error_ellipses, to_report_units
+        from ..plotting.torusimaging import plot_coefficients_vs_mass
+        from ..torusimaging.catalogue import PW2021_TABLE1
+        from ..torusimaging.inference import read_oti_result
+
+        outdir.mkdir(parents=True, exist_ok=True)
+        written, skipped = [], []
+        inf = read_oti_result(result)
+        truth_d = extras.get("catalogue", {}).get("truth")
+        truth = None if not truth_d else [truth_d[_TRUTH_KEYS[n]] for n in ("disk_mass_factor", "h_z", "z_sun", "v_z_sun")]
+        # Fig. 7: error ellipses
+        est = {name: to_report_units(e.mean, e.covariance, e.samples) for name, e in inf.estimates.items()}
+        try:
+            j = inf.joint
+            joint = to_report_units(j.mean, j.covariance)[:2]
+        except ValueError as exc:  # singular covariance: no joint estimate
+            joint = None
+            skipped.append(f"joint ellipse ({exc})")
+        ref = {k: ([d[n][0] for n in _TRUTH_KEYS], [d[n][1] for n in _TRUTH_KEYS]) for k, d in PW2021_TABLE1.items()}
+        fig = plot_error_ellipses(est, joint=joint, truth=truth, reference=ref, title=f"OTI: {result.name}")
+        path = outdir / f"oti_ellipses.{fmt}"
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        written.append(str(path))
+        # Fig. 6: coefficients vs disk mass
+        if scan is not None:
+            fig = plot_coefficients_vs_mass(
+                scan.mass_factors, scan.mean, scan.std, truth=None if truth is None else truth[0],
+                title=f"{scan_info.get('ratio', '')}: Fourier coefficients vs disk mass",
+            )
+            path = outdir / f"oti_coefficients_vs_mass.{fmt}"
+            fig.savefig(path, dpi=120)
+            plt.close(fig)
+            written.append(str(path))
+        else:
+            skipped.append("coefficients vs disk mass (no a2 scan stored; run 'oti fit --a2-scan LO,HI,N')")
+        # Fig. 5: deviation vs angle at the best fit
+        cat_path = catalogue or (Path(extras["catalogue"]["path"]) if extras.get("catalogue", {}).get("path") else None)
+        if cat_path is None or not Path(cat_path).exists():
+            skipped.append(f"deviation vs angle (catalogue {str(cat_path)!r} not available; pass --catalogue)")
+        else:
+            try:
+                best = inf.joint.mean if joint is not None else next(iter(inf.estimates.values())).mean
+                fig = _deviation_figure(cat_path, list(inf.estimates), best, inf.setup, n_fits,
+                                        int(inf.config.get("seed", 0)))
+            except (FileNotFoundError, ValueError) as exc:
+                skipped.append(f"deviation vs angle ({exc})")
+            else:
+                path = outdir / f"oti_deviation_vs_angle.{fmt}"
+                fig.savefig(path, dpi=120)
+                plt.close(fig)
+                written.append(str(path))
+        if as_json:
+            typer.echo(json.dumps({"written": written, "skipped": skipped}, indent=2))
+        else:
+            for w in written:
+                typer.echo(f"wrote {w}")
+            for s_ in skipped:
+                typer.secho(f"skipped: {s_}", err=True, fg=typer.colors.YELLOW)
+
     app.add_typer(oti_app, name="oti")
+
+
+def _deviation_figure(path, elements, theta, setup, n_fits: int, seed: int):
+    """PW2021 Fig. 5: Delta vs theta_z per element at ``theta`` with bootstrap Fourier fits."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from ..actions import ActionWarning, compute_actions
+    from ..plotting.torusimaging import plot_deviation_vs_angle
+    from ..torusimaging import abundance_deviations, fit_fourier
+    from ..torusimaging.catalogue import load_oti_catalogue
+    from ..torusimaging.objective import galactocentric_cylinder, model_at
+
+    data = load_oti_catalogue(path, elements).data
+    pot, _ = model_at(theta, setup)
+    cyl = galactocentric_cylinder(theta, data, setup)
+    kw = {} if setup.action_method is None else {"method": setup.action_method}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ActionWarning)
+        res = compute_actions(pot, *cyl, **kw)
+    J, ok, th = np.asarray(res.actions), np.asarray(res.ok), np.asarray(res.theta_z)
+    good = np.flatnonzero(ok)
+    if good.size <= setup.k:
+        raise ValueError(f"only {good.size} stars with valid actions for k = {setup.k}")
+    fig, axes = plt.subplots(1, len(elements), figsize=(5.5 * len(elements), 4.0), layout="constrained", squeeze=False)
+    for r, (name, ax) in enumerate(zip(elements, axes[0])):
+        e = data.abundance_errors
+
+        def deviations(rows, r=r, e=e):
+            d = abundance_deviations(J[rows], data.abundances[rows, r], None if e is None else e[rows, r],
+                                     k=int(setup.k), scale=setup.fixed_scale, ids=data.ids[rows], weighting=setup.weighting)
+            return np.asarray(d.deviation), np.asarray(d.deviation_error)
+
+        dev, err = deviations(good)
+        fits = []
+        for t in range(n_fits):
+            rows = good[np.random.default_rng([seed, t]).integers(0, good.size, good.size)]
+            dv, er = deviations(rows)
+            fits.append(np.asarray(fit_fourier(th[rows], dv, er).coefficients))
+        if not fits:
+            fits = np.asarray(fit_fourier(th[good], dev, err).coefficients)
+        plot_deviation_vs_angle(th[good], dev, np.asarray(fits), ax=ax, title=f"{name} at the best fit")
+    return fig

@@ -22,6 +22,7 @@ depend on their angles. The pieces, in pipeline order:
 """
 
 from .apogee import APOGEESample, APOGEESelection, load_apogee_gaia, select_apogee_gaia
+from .catalogue import PW2021_TABLE1, OTICatalogue, load_oti_catalogue, oti_data_from_catalogue
 from .fourier import (
     FourierFit,
     fit_fourier,
@@ -127,6 +128,11 @@ __all__ = [
     "A2Scan",
     "write_oti_result",
     "read_oti_result",
+    # catalogues (mocks or APOGEE-like) -> OTIData; the paper's Table 1
+    "load_oti_catalogue",
+    "oti_data_from_catalogue",
+    "OTICatalogue",
+    "PW2021_TABLE1",
     # APOGEE DR17 x Gaia input (Section 3 cuts)
     "APOGEESelection",
     "APOGEESample",

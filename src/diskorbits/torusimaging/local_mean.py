@@ -105,6 +105,61 @@ def _neighbour_mean(xp, d, y, e, weighting):
     return mean, s2 * sum_w2, s2, fallback
 
 
+def _gathered_mean(xt, yt, et, q, nb, weighting):
+    """:func:`_neighbour_mean` in NumPy for rows ``q`` with neighbour rows ``nb`` (c, K).
+
+    Same arithmetic, but the neighbours' positions, abundances and errors are
+    gathered one component at a time from the transposed tables ``xt`` (3, N),
+    ``yt`` / ``et`` (R, N), so that no (c, K, 3) or (c, K, R) temporaries are
+    built (the driver's cost was dominated by those gathers).
+    """
+    nb = nb.astype(np.intp, copy=False)
+    c, K = nb.shape
+    d = []
+    for comp in range(xt.shape[0]):
+        g = np.take(xt[comp], nb)
+        g -= xt[comp, q][:, None]
+        d.append(g)
+    dbar = [g.mean(axis=1) for g in d]
+    xi = d[0] * dbar[0][:, None]
+    for g, b in zip(d[1:], dbar[1:]):
+        xi += g * b[:, None]
+    del d
+    s1 = xi.sum(axis=1, keepdims=True)
+    s2 = np.sum(xi * xi, axis=1, keepdims=True)
+    w = xi * s1 - s2
+    wsum = w.sum(axis=1, keepdims=True)
+    fallback = ~(-wsum > ILL_CONDITIONED_RTOL * K * s2) | ~np.isfinite(wsum)
+    omega = np.where(fallback, 1.0 / K, w / np.where(fallback, -1.0, wsum))
+    fallback = fallback[:, 0]
+    if weighting == "naive":
+        omega = np.full((c, K), 1.0 / K)
+        fallback = np.ones(c, dtype=bool)
+    R = yt.shape[0]
+    mean = np.empty((c, R))
+    var = np.empty((c, R))
+    scat = np.full((c, R), np.nan)
+    om2 = omega * omega
+    if et is None:
+        sum_w2 = om2.sum(axis=1)
+        xc = xi - xi.mean(axis=1, keepdims=True)
+        sxx = np.where(fallback, 1.0, np.sum(xc * xc, axis=1))
+        dof = np.where(fallback, K - 1, K - 2)
+    for r in range(R):
+        yk = np.take(yt[r], nb)
+        mean[:, r] = np.sum(omega * yk, axis=1)
+        if et is not None:
+            ek = np.take(et[r], nb)
+            var[:, r] = np.sum(om2 * (ek * ek), axis=1)
+            continue
+        yk -= yk.mean(axis=1, keepdims=True)
+        slope = np.where(fallback, 0.0, np.sum(xc * yk, axis=1) / sxx)
+        yk -= xc * slope[:, None]
+        scat[:, r] = np.sum(yk * yk, axis=1) / dof
+        var[:, r] = scat[:, r] * sum_w2
+    return mean, var, scat, fallback
+
+
 def linear_correction_weights(offsets):
     """Normalised Appendix-A weights of one or many stars' neighbours (PW2021 Eqs. A3-A6).
 
@@ -296,11 +351,13 @@ def abundance_deviations(
     lm_var = np.empty((reps.size, R))
     s2 = np.empty((reps.size, R))
     fb = np.empty(reps.size, dtype=bool)
+    # column-major copies: each gather below is a fast 1-D ``np.take`` (no (chunk, K, 3) temporaries)
+    xt = np.ascontiguousarray(x.T)
+    yt = np.ascontiguousarray(y2.T)
+    et = None if e2 is None else np.ascontiguousarray(e2.T)
     for sl, nb, _ in _iter_neighbours(x, ids_, reps, k, m, workers, int(chunk_size)):
-        off = x[nb] - x[reps[sl]][:, None, :]
-        errs = None if e2 is None else e2[nb]
         with np.errstate(invalid="ignore", divide="ignore"):
-            lm[sl], lm_var[sl], s2[sl], fb[sl] = _neighbour_mean(np, off, y2[nb], errs, weighting)
+            lm[sl], lm_var[sl], s2[sl], fb[sl] = _gathered_mean(xt, yt, et, reps[sl], nb, weighting)
 
     lm, lm_var, s2, fb = lm[inverse], lm_var[inverse], s2[inverse], fb[inverse]
     dev = y2 - lm

@@ -311,17 +311,7 @@ def fit_potential(
             "include_c0": setup.include_c0,
             "include_b2": setup.include_b2,
         }
-        obs = tuple(
-            jnp.asarray(a)
-            for a in (
-                one.ra,
-                one.dec,
-                one.distance,
-                one.pm_ra_cosdec,
-                one.pm_dec,
-                one.radial_velocity,
-            )
-        )
+        obs = one.observed_arrays()
         e = None if one.abundance_errors is None else jnp.asarray(one.abundance_errors)
 
         def fg(u):

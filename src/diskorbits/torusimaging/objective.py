@@ -260,6 +260,13 @@ class OTIData:
                 f"unknown abundance ratio {ratio!r}; have {self.ratio_names}"
             ) from None
 
+    def observed_arrays(self) -> tuple:
+        """``(ra, dec, distance, pm_ra_cosdec, pm_dec, radial_velocity)`` as JAX arrays (internal units)."""
+        return tuple(
+            jnp.asarray(a)
+            for a in (self.ra, self.dec, self.distance, self.pm_ra_cosdec, self.pm_dec, self.radial_velocity)
+        )
+
     def take(self, rows, ratios=None) -> OTIData:
         """Rows (with repetition: a bootstrap resample keeps the ids) and optionally some ratios."""
         rows = np.asarray(rows)
@@ -426,18 +433,7 @@ def model_at(theta, setup: OTISetup):
 def galactocentric_cylinder(theta, data: OTIData, setup: OTISetup):
     """``(R, z, v_R, v_phi, v_z)`` of every row in the frame of ``theta`` (pure JAX)."""
     _, sun = model_at(theta, setup)
-    obs = [
-        jnp.asarray(a)
-        for a in (
-            data.ra,
-            data.dec,
-            data.distance,
-            data.pm_ra_cosdec,
-            data.pm_dec,
-            data.radial_velocity,
-        )
-    ]
-    R, _, z, vR, vphi, vz = _cart_to_cyl(*_icrs_to_gc(*obs, sun))
+    R, _, z, vR, vphi, vz = _cart_to_cyl(*_icrs_to_gc(*data.observed_arrays(), sun))
     return R, z, vR, vphi, vz
 
 
@@ -578,17 +574,7 @@ def differentiable_objective(theta, data: OTIData, setup: OTISetup, neighbours, 
     Every row's actions are computed (duplicates too), so the array shapes and
     hence the compiled code do not depend on the resample.
     """
-    obs = tuple(
-        jnp.asarray(a)
-        for a in (
-            data.ra,
-            data.dec,
-            data.distance,
-            data.pm_ra_cosdec,
-            data.pm_dec,
-            data.radial_velocity,
-        )
-    )
+    obs = data.observed_arrays()
     e = None if data.abundance_errors is None else jnp.asarray(data.abundance_errors)
     return _objective_core(
         theta,

@@ -20,7 +20,7 @@ def test_demo_end_to_end(tmp_path):
     src = tmp_path / "kepler_slice.fits"
     sample.write(src)
     result = run_demo(tmp_path / "out", data=src, ism_stars=200, ism_gyr=0.2, langevin_stars=2000,
-                      paper_langevin_stars=2000)
+                      paper_langevin_stars=2000, oti_stars=600, oti_bootstrap=4)
 
     assert result["actions"]["N"] == len(sample)
     for f in result["figures"] + [result["table"]]:
@@ -35,6 +35,9 @@ def test_demo_end_to_end(tmp_path):
     assert "skipped" in diff["langevin_vs_run"]
     assert 3 < diff["paper_r8_langevin"]["rms_dJR_kpckms"] < 8  # 5.5 at 10^6 stars
     assert Path(diff["fit_file"]).exists()
+    oti = result["oti"]
+    assert oti["n_stars"] == 600 and len(oti["a2_mean"]) == len(oti["mass_factors"])
+    assert Path(oti["figures"][0]).stat().st_size > 10_000
 
     out = Table.read(result["table"])
     ok = np.asarray(out["flag"]) == 0

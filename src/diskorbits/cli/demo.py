@@ -40,6 +40,17 @@ def _print(result: dict) -> None:
         console.print("wrote: " + ", ".join([result["ism"]["run_file"], *result["ism"]["figures"]]))
     if "diffusion" in result:
         _print_diffusion(console, result["diffusion"])
+    if "oti" in result:
+        o = result["oti"]
+        console.rule("[bold]Orbital Torus Imaging on a mock (Price-Whelan et al. 2021, Sec. 6.1)")
+        a2 = ", ".join(f"{f:g}: {m:+.4f}" for f, m in zip(o["mass_factors"], o["a2_mean"]))
+        console.print(f"a2 of the [Fe/H] deviations vs theta_z, by disk mass factor ({o['n_bootstrap']} bootstraps): {a2}")
+        console.print(
+            f"a2 = 0 at M_disk/M*_disk = {o['crossing']:.3f} ± {o['crossing_error']:.3f} "
+            f"(truth {o['truth_disk_mass_factor']}; {o['n_stars']} stars, {o['seconds']:.0f} s); "
+            "the paper's [O/Fe] crossing on APOGEE had ~7% precision"
+        )
+        console.print("wrote: " + ", ".join(o["figures"]))
     console.print("wrote: " + ", ".join([result["table"], *result["figures"]]))
 
 

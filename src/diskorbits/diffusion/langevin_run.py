@@ -30,12 +30,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-import h5py
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .. import units
+from ..io.runfiles import check_resumable, open_run_file
 from ..progress import as_progress
 from ..shearingbox.run import _atomic_h5
 from .langevin import _make_engine, _resolve_dt, _stack_rows, schwarzschild_radial_actions
@@ -264,12 +264,7 @@ def _write(path, config, eng, rows, star_t, dR, dP, pop, dt, complete):
 def read_langevin(path) -> LangevinRun:
     """Read a run file written by :func:`run_langevin` (complete or a checkpoint)."""
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"run file not found: {path}")
-    with h5py.File(path, "r") as h:
-        fmt = h.attrs.get("format", "")
-        if fmt != RUN_FORMAT:
-            raise ValueError(f"{path} is not a diskorbits Langevin run file (format {fmt!r})")
+    with open_run_file(path, RUN_FORMAT, "Langevin") as h:
         config = load_langevin_config(str(h.attrs["config_toml"]))
         stats = {k: np.asarray(v) for k, v in h["stats"].items()}
         t = stats.pop("t_myr")
@@ -289,15 +284,8 @@ def read_langevin(path) -> LangevinRun:
 
 
 def _read_checkpoint(path: Path, config: LangevinConfig):
-    with h5py.File(path, "r") as h:
-        if h.attrs.get("format", "") != RUN_FORMAT:
-            raise ValueError(f"{path} is not a diskorbits Langevin run file")
-        if str(h.attrs["config_toml"]) != config.to_toml():
-            raise ValueError(
-                f"{path} was written by a different configuration; refusing to resume "
-                "(use a new output file or the same configuration)"
-            )
-        if bool(h.attrs["complete"]):
+    with open_run_file(path, RUN_FORMAT, "Langevin") as h:
+        if check_resumable(h.attrs, path, config.to_toml()):
             return "complete", None
         stats = {k: np.asarray(v) for k, v in h["stats"].items() if k != "t_myr"}
         m = int(h.attrs["outputs_done"])

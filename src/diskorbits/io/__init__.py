@@ -4,7 +4,8 @@
   tables, and user column mappings;
 - :mod:`.catalogues`: readers into a :class:`Catalogue` with per-star flags;
 - :mod:`.writers`: atomic writers for FITS, CSV, ECSV and Parquet;
-- :mod:`.atomic`: the atomic-write primitive every result file goes through.
+- :mod:`.atomic`: the atomic-write primitive every result file goes through;
+- :mod:`.runfiles`: opening HDF5 run files (format tag, resume guard).
 """
 
 from .catalogues import (

@@ -42,6 +42,7 @@ import numpy as np
 
 from .. import units
 from ..io.atomic import atomic_path
+from ..io.runfiles import check_resumable, open_run_file
 from ..progress import as_progress
 from .config import RunConfig, load_config
 
@@ -276,12 +277,7 @@ def _write_run_file(path, config, timeline, j_done, stats_rows, star_t, star_row
 def read_run(path) -> ShearingBoxRun:
     """Read a run file written by :func:`run_shearing_box` (complete or a checkpoint)."""
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"run file not found: {path}")
-    with h5py.File(path, "r") as h:
-        fmt = h.attrs.get("format", "")
-        if fmt != RUN_FORMAT:
-            raise ValueError(f"{path} is not a diskorbits shearing-box run file (format {fmt!r})")
+    with open_run_file(path, RUN_FORMAT, "shearing-box") as h:
         config = load_config(str(h.attrs["config_toml"]))
         stats = {k: np.asarray(v) for k, v in h["stats"].items()}
         t = stats.pop("t_myr")
@@ -297,16 +293,10 @@ def read_run(path) -> ShearingBoxRun:
 def _read_checkpoint(path: Path, config: RunConfig, fstate_template):
     from .integrator import BoxState
 
-    with h5py.File(path, "r") as h:
-        if h.attrs.get("format", "") != RUN_FORMAT:
-            raise ValueError(f"{path} is not a diskorbits shearing-box run file")
-        stored = load_config(str(h.attrs["config_toml"]))
-        if stored.to_toml() != config.to_toml():
-            raise ValueError(
-                f"{path} was written by a different configuration; refusing to resume "
-                "(use a new output file or the same configuration)"
-            )
-        if bool(h.attrs["complete"]):
+    with open_run_file(path, RUN_FORMAT, "shearing-box") as h:
+        # compare normalised text: the stored TOML goes through the current parser first
+        stored = load_config(str(h.attrs["config_toml"])).to_toml()
+        if check_resumable({"config_toml": stored, "complete": h.attrs["complete"]}, path, config.to_toml()):
             return "complete", None
         j = int(h.attrs["intervals_done"])
         stats = {k: list(np.asarray(v)) for k, v in h["stats"].items()}

@@ -30,6 +30,11 @@ from diskorbits.torusimaging.objective import (
     fiducial_parameters,
     neighbour_lists,
 )
+from diskorbits.torusimaging.resampling import (
+    bootstrap_counts,
+    bootstrap_rows,
+    resampled_coefficients,
+)
 
 TRUE_FACTOR, TRUE_HZ = 1.1, 0.28
 N_STARS = 2000  # one compiled action batch (2048)
@@ -95,6 +100,7 @@ def test_a2_changes_sign_across_the_truth(data, setup, x0):
 
 @pytest.fixture(scope="module")
 def inference(data, setup, x0):
+    """Gauss-Newton (the default): all trials on one stencil."""
     return bootstrap_inference(
         data,
         n_bootstrap=N_BOOT,
@@ -103,8 +109,59 @@ def inference(data, setup, x0):
         x0=x0,
         setup=setup,
         free=["disk_mass_factor"],
-        xatol=0.05,
     )
+
+
+@pytest.fixture(scope="module")
+def inference_nm(data, setup, x0):
+    """Nelder-Mead (PW2021) on the same resamples."""
+    return bootstrap_inference(
+        data, n_bootstrap=N_BOOT, seed=3, x0=x0, setup=setup, free=["disk_mass_factor"], method="nelder-mead"
+    )
+
+
+def test_gauss_newton_and_nelder_mead_agree_trial_by_trial(inference, inference_nm):
+    gn, nm = inference.estimates["[X/Fe]"], inference_nm.estimates["[X/Fe]"]
+    assert inference.config["method"] == "gauss-newton" and inference.config["stencil"]["[X/Fe]"]["converged"]
+    sigma = nm.std[0]
+    # the same resample per trial: the optima differ by the roughness of the objective (neighbour
+    # lists jump), measured at <= 0.6 sigma per trial and 0.1 sigma in the mean
+    assert np.all(np.abs(gn.samples[:, 0] - nm.samples[:, 0]) < 0.8 * sigma), (gn.samples[:, 0], nm.samples[:, 0])
+    assert abs(gn.mean[0] - nm.mean[0]) < 0.3 * sigma
+    assert 0.6 < gn.std[0] / sigma < 1.5
+    # ~10 parameter vectors for all trials together against ~20 evaluations per trial (1 free parameter)
+    assert gn.n_evaluations[0] <= 8 < nm.n_evaluations.min()
+
+
+def test_resampled_coefficients_equal_the_explicit_resample(data, setup, x0):
+    """Trials as star weights reproduce the objective evaluated on the resampled catalogue."""
+    import dataclasses
+
+    th = x0.copy()
+    th[0] = 1.2
+    for d in (data, dataclasses.replace(data, abundance_errors=None)):
+        for weighting in ("linear", "naive"):
+            st = dataclasses.replace(setup, weighting=weighting)
+            counts = np.stack([bootstrap_counts(d.n_stars, 4, t, 0) for t in range(2)] + [np.ones(d.n_stars, int)])
+            fast = resampled_coefficients(th, d, st, counts, [0, 0, 0])
+            for t in range(2):
+                ref = evaluate_objective(th, d.take(bootstrap_rows(d.n_stars, 4, t, 0)), st)
+                np.testing.assert_allclose(fast.coefficients[t], np.asarray(ref.fit.coefficients)[0], rtol=1e-9, atol=1e-15)
+                np.testing.assert_allclose(fast.errors[t], np.asarray(ref.fit.errors)[0], rtol=1e-9)
+            ref = evaluate_objective(th, d, st)
+            np.testing.assert_allclose(fast.coefficients[2], np.asarray(ref.fit.coefficients)[0], rtol=1e-9, atol=1e-15)
+
+
+def test_resampled_coefficients_refuse_bad_input(data, setup, x0):
+    counts = bootstrap_counts(data.n_stars, 0, 0, 0)[None]
+    with pytest.raises(ValueError, match="k_super"):  # 64 distinct neighbours hold fewer than 64 copies
+        resampled_coefficients(x0, data, setup, counts, [0], k_super=int(setup.k))
+    with pytest.raises(ValueError, match="non-negative"):
+        resampled_coefficients(x0, data, setup, -counts, [0])
+    with pytest.raises(ValueError, match="distinct stars"):
+        resampled_coefficients(x0, data.take(np.r_[0, np.arange(data.n_stars - 1)]), setup, counts, [0])
+    with pytest.raises(ValueError, match="column"):
+        resampled_coefficients(x0, data, setup, counts, [3])
 
 
 def test_bootstrap_recovers_disk_mass(inference):
@@ -132,7 +189,8 @@ class _ReversedExecutor(Executor):
 
 
 def test_trials_do_not_depend_on_the_executor_or_order(data, setup, x0):
-    kw = {"n_bootstrap": 2, "seed": 5, "x0": x0, "setup": setup, "free": ["disk_mass_factor"], "maxiter": 3}
+    kw = {"n_bootstrap": 2, "seed": 5, "x0": x0, "setup": setup, "free": ["disk_mass_factor"], "maxiter": 3,
+          "method": "nelder-mead"}
     serial = bootstrap_inference(data, executor=Executor(n_workers=1), **kw)
     rev = _ReversedExecutor(n_workers=1)
     other = bootstrap_inference(data, executor=rev, **kw)
@@ -156,6 +214,31 @@ def test_combine_two_identical_estimates_halves_the_variance():
     np.testing.assert_allclose(j.mean, e.mean, rtol=1e-12)
     with pytest.raises(ValueError, match="empty"):
         combine([])
+
+
+def test_combine_intersects_estimates_that_each_leave_a_direction_free():
+    """Each 'ratio' constrains only the component across its own line of minima (rank-1 in 2 free
+    parameters); the joint estimate is the lines' intersection, parallel lines are refused."""
+    rng = np.random.default_rng(1)
+    truth = np.array([1.1, 0.28, 0.0208, 0.008])
+    free = np.array([True, True, False, False])
+
+    def along_line(direction, offset):
+        # a degenerate estimate scatters only across its line; its mean may sit anywhere on it
+        n = np.array([-direction[1], direction[0]])  # normal of the line
+        s = np.tile(truth, (40, 1))
+        s[:, :2] += offset * direction + rng.normal(0, 0.02, 40)[:, None] * n
+        return RatioEstimate("r", s, np.zeros(40), np.ones(40, int), np.ones(40, bool), free)
+
+    a = along_line(np.array([1.0, 0.1]), 0.3)  # the mean is 0.3 along line a from the truth
+    b = along_line(np.array([1.0, -0.2]), -0.2)
+    for e in (a, b):
+        assert np.linalg.matrix_rank(e.covariance[:2, :2], tol=1e-12) == 1
+    j = combine([a, b])
+    np.testing.assert_allclose(j.mean[:2], truth[:2], atol=0.03)
+    assert np.all(np.isfinite(j.std[:2])) and np.all(j.std[:2] < 0.2)
+    with pytest.raises(ValueError, match="unconstrained"):
+        combine([a, along_line(np.array([1.0, 0.1]), -0.1)])
 
 
 def test_derived_disk_mass_matches_the_potential():

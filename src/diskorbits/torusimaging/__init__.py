@@ -22,7 +22,12 @@ depend on their angles. The pieces, in pipeline order:
 """
 
 from .apogee import APOGEESample, APOGEESelection, load_apogee_gaia, select_apogee_gaia
-from .catalogue import PW2021_TABLE1, OTICatalogue, load_oti_catalogue, oti_data_from_catalogue
+from .catalogue import (
+    PW2021_TABLE1,
+    OTICatalogue,
+    load_oti_catalogue,
+    oti_data_from_catalogue,
+)
 from .fourier import (
     FourierFit,
     fit_fourier,
@@ -30,20 +35,6 @@ from .fourier import (
     fourier_series,
     fourier_terms,
     oti_objective,
-)
-from .local_mean import (
-    AbundanceDeviations,
-    abundance_deviations,
-    linear_correction_weights,
-    neighbour_mean,
-)
-from .mock import (
-    DiskInitialConditions,
-    LinearAbundanceModel,
-    MockCatalogue,
-    PencilBeams,
-    SphereSelection,
-    make_mock,
 )
 from .inference import (
     A2Scan,
@@ -60,16 +51,21 @@ from .inference import (
     read_oti_result,
     write_oti_result,
 )
-from .mock_config import MockConfig, load_mock_config, write_mock_catalogue
-from .objective import (
-    PARAMETER_NAMES,
-    OTIData,
-    OTISetup,
-    ObjectiveEvaluation,
-    evaluate_objective,
-    fiducial_parameters,
-    model_at,
+from .local_mean import (
+    AbundanceDeviations,
+    abundance_deviations,
+    linear_correction_weights,
+    neighbour_mean,
 )
+from .mock import (
+    DiskInitialConditions,
+    LinearAbundanceModel,
+    MockCatalogue,
+    PencilBeams,
+    SphereSelection,
+    make_mock,
+)
+from .mock_config import MockConfig, load_mock_config, write_mock_catalogue
 from .neighbours import (
     ACTION_METRICS,
     DEFAULT_K,
@@ -77,6 +73,22 @@ from .neighbours import (
     action_scale,
     find_neighbours,
 )
+from .objective import (
+    PARAMETER_NAMES,
+    ObjectiveEvaluation,
+    OTIData,
+    OTISetup,
+    evaluate_objective,
+    fiducial_parameters,
+    model_at,
+)
+from .resampling import (
+    ResampledCoefficients,
+    bootstrap_counts,
+    bootstrap_rows,
+    resampled_coefficients,
+)
+from .stencil import StencilResult, stencil_bootstrap
 
 __all__ = [
     # neighbours
@@ -128,6 +140,13 @@ __all__ = [
     "A2Scan",
     "write_oti_result",
     "read_oti_result",
+    # bootstrap trials as star weights; Gauss-Newton on a shared stencil
+    "bootstrap_rows",
+    "bootstrap_counts",
+    "resampled_coefficients",
+    "ResampledCoefficients",
+    "stencil_bootstrap",
+    "StencilResult",
     # catalogues (mocks or APOGEE-like) -> OTIData; the paper's Table 1
     "load_oti_catalogue",
     "oti_data_from_catalogue",

@@ -38,7 +38,7 @@ import jax.scipy.linalg as jsl
 
 from .. import _config  # noqa: F401  (float64)
 
-__all__ = ["FourierFit", "fourier_terms", "fourier_design_matrix", "fourier_series", "fit_fourier", "oti_objective"]
+__all__ = ["FourierFit", "fit_fourier", "fourier_design_matrix", "fourier_series", "fourier_terms", "oti_objective"]
 
 
 def fourier_terms(m_max: int = 2) -> tuple[str, ...]:

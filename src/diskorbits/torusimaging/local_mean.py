@@ -55,9 +55,9 @@ from .neighbours import (
 __all__ = [
     "WEIGHTINGS",
     "AbundanceDeviations",
+    "abundance_deviations",
     "linear_correction_weights",
     "neighbour_mean",
-    "abundance_deviations",
 ]
 
 #: The accepted values of ``weighting``.

@@ -60,10 +60,10 @@ from .selection import PencilBeams, SphereSelection, _num, _sun_geometry
 
 __all__ = [
     "DiskInitialConditions",
-    "PencilBeams",
-    "SphereSelection",
     "LinearAbundanceModel",
     "MockCatalogue",
+    "PencilBeams",
+    "SphereSelection",
     "make_mock",
 ]
 

@@ -378,7 +378,9 @@ def write_mock_catalogue(mock: MockCatalogue, path: str | Path, config: MockConf
     hdr["EXTNAME"] = "MOCK"
     hdr["SEED"] = (config.seed, "jax.random.key seed of the mock")
     hdr["NSTARS"] = (mock.n_stars, "stars in the catalogue")
-    from .. import __version__  # here, not at import: the package imports this module while initialising
+    from .. import (
+        __version__,  # here, not at import: the package imports this module while initialising
+    )
 
     hdr["DOVERSN"] = (__version__, "diskorbits version")
     lines = config.to_toml().splitlines()

@@ -239,6 +239,15 @@ def test_combine_intersects_estimates_that_each_leave_a_direction_free():
     assert np.all(np.isfinite(j.std[:2])) and np.all(j.std[:2] < 0.2)
     with pytest.raises(ValueError, match="unconstrained"):
         combine([a, along_line(np.array([1.0, 0.1]), -0.1)])
+    # a free parameter that no trial moved (Gauss-Newton leaves data-free directions at the start)
+    # carries no information: another estimate supplies it, or the combination is refused
+    still = RatioEstimate("s", a.samples.copy(), a.objective, a.n_evaluations, a.success, free)
+    still.samples[:, 0] = truth[0] + rng.normal(0, 0.02, 40)  # constrains the factor only
+    still.samples[:, 1] = truth[1] + 0.5  # h_z never moved: any value, no information
+    j = combine([still, b])
+    np.testing.assert_allclose(j.mean[:2], truth[:2], atol=0.03)  # b's line at the factor
+    with pytest.raises(ValueError, match="unconstrained"):
+        combine([still])
 
 
 def test_derived_disk_mass_matches_the_potential():
@@ -278,3 +287,7 @@ def test_misuse_raises(data, setup):
         fit_potential(data, ratio="[Mg/Fe]", setup=setup)
     with pytest.raises(ValueError, match="theta"):
         evaluate_objective([1.0, 0.28], data, setup)
+    with pytest.raises(ValueError, match="do not apply"):  # Nelder-Mead tolerances are not Gauss-Newton's
+        bootstrap_inference(data, n_bootstrap=2, setup=setup, xatol=0.1)
+    with pytest.raises(ValueError, match="warm_start"):
+        bootstrap_inference(data, n_bootstrap=2, setup=setup, warm_start=True)

@@ -386,11 +386,8 @@ def register(app: typer.Typer) -> None:
             try:
                 write_oti_fit(output, result, extras=extras, scan=scan, scan_info=scan_info)
             except ValueError as exc:
-                if "singular covariance" in str(exc):
-                    raise ValueError(
-                        f"{exc}: the bootstrap trials gave (nearly) identical parameters, so no covariance; "
-                        "use more trials (--bootstrap) or a stricter optimiser (--maxiter, --xatol, --fatol)"
-                    ) from None
+                if "unconstrained" in str(exc):
+                    raise ValueError(f"no joint estimate: {exc} (--bootstrap, --free)") from None
                 raise
             summary, extras, scan, scan_info = read_oti_fit_extras(output)
         except (FileNotFoundError, ValueError, TypeError) as exc:
@@ -462,7 +459,7 @@ def register(app: typer.Typer) -> None:
         try:
             j = inf.joint
             joint = to_report_units(j.mean, j.covariance)[:2]
-        except ValueError as exc:  # singular covariance: no joint estimate
+        except ValueError as exc:  # an unconstrained direction: no joint estimate
             joint = None
             skipped.append(f"joint ellipse ({exc})")
         ref = {k: ([d[n][0] for n in _TRUTH_KEYS], [d[n][1] for n in _TRUTH_KEYS]) for k, d in PW2021_TABLE1.items()}

@@ -61,6 +61,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import warnings
 
 import equinox as eqx
 import jax
@@ -127,6 +128,11 @@ _REPORT = {
     "disk_mass": (1.0, "Msun"),
     "disk_to_halo_mass_ratio": (1.0, ""),
 }
+
+
+def _objective_terms(setup: OTISetup) -> tuple[str, ...]:
+    """The Fourier coefficients that Eq. 8 sums (optionally with c0 and b2)."""
+    return ("a1", "b1", "a2") + (("c0",) if setup.include_c0 else ()) + (("b2",) if setup.include_b2 else ())
 
 
 def _free_mask(free) -> np.ndarray:
@@ -295,12 +301,7 @@ def fit_potential(
         if key not in cache:
             cache[key] = evaluate_objective(th, one, setup)
         return cache[key]
-    names = (
-        ["a1", "b1", "a2"]
-        + (["c0"] if setup.include_c0 else [])
-        + (["b2"] if setup.include_b2 else [])
-    )
-    idx = [start.fit.names.index(n) for n in names]
+    idx = [start.fit.names.index(n) for n in _objective_terms(setup)]
     norm = float(np.sum(np.asarray(start.fit.errors)[0, idx] ** 2))
     count = {"n": 0}
     t0 = time.perf_counter()
@@ -486,11 +487,16 @@ class JointEstimate:
 _RANK_RTOL = 1e-9
 
 
-def _precision(c, name):
-    """Pseudo-inverse of a bootstrap covariance: zero precision along directions it does not constrain."""
+def _precision(c, steps):
+    """Moore-Penrose inverse of a bootstrap covariance: zero precision along directions it does not constrain.
+
+    A free parameter without scatter (every trial left it at the start: a standard deviation
+    below 1e-9 of its optimiser step ``steps``, i.e. rounding) is such a direction too.
+    """
     d = np.sqrt(np.clip(np.diag(c), 0.0, None))
-    if np.any(d == 0):
-        raise ValueError(f"singular covariance for {name!r}: a free parameter has no bootstrap scatter")
+    still = d <= 1e-9 * steps
+    c = np.where(still[:, None] | still[None, :], 0.0, c)
+    d = np.where(still, 1.0, d)  # its correlation row is then zero: a null direction below
     corr = c / np.outer(d, d)
     w, v = np.linalg.eigh(0.5 * (corr + corr.T))
     null = w <= _RANK_RTOL * w.max()  # decided in scale-free (correlation) units
@@ -523,8 +529,8 @@ def combine(estimates) -> JointEstimate:
     Raises
     ------
     ValueError
-        If the list is empty, the free parameters differ, a free parameter
-        has no scatter, or the estimates together leave a direction unconstrained.
+        If the list is empty, the free parameters differ, or the estimates
+        together leave a direction unconstrained (e.g. a parameter no trial moved).
     """
     estimates = list(estimates)
     if not estimates:
@@ -536,15 +542,16 @@ def combine(estimates) -> JointEstimate:
     prec = np.zeros((free.sum(), free.sum()))
     vec = np.zeros(free.sum())
     for e in estimates:
-        p = _precision(np.asarray(e.covariance)[sub], getattr(e, "ratio", e))
+        p = _precision(np.asarray(e.covariance)[sub], PARAMETER_STEPS[free])
         prec += p
         vec += p @ np.asarray(e.mean)[free]
     d = np.sqrt(np.diag(prec))
     if np.any(d == 0) or np.linalg.cond(prec / np.outer(d, d)) > 1.0 / _RANK_RTOL:
         raise ValueError(
-            "the estimates leave a combination of the free parameters unconstrained (their Eq. 8 "
-            "minima are curves that do not cross): fix h_z or the disk mass, or add ratios whose "
-            "abundances depend differently on the actions"
+            "the estimates leave a combination of the free parameters unconstrained (no bootstrap "
+            "scatter in it, or Eq. 8 minima that are curves which do not cross): use more trials or "
+            "stars, fix h_z or the disk mass, or add ratios whose abundances depend differently on "
+            "the actions"
         )
     cov_f = np.linalg.inv(prec)
     mean = np.asarray(estimates[0].mean, dtype=np.float64).copy()
@@ -663,9 +670,7 @@ def bootstrap_inference(
         ``x0``, ``setup``, ``free``: as :func:`fit_potential`. ``fit_options``:
         for Nelder-Mead/gradient those of :func:`fit_potential`; for
         Gauss-Newton ``tol``, ``max_iterations``, ``max_step``, ``k_super``,
-        ``batch_size`` of :func:`.stencil.stencil_bootstrap` (Nelder-Mead
-        tolerances ``xatol``/``fatol``/``maxiter``/``initial_step`` are
-        ignored there).
+        ``batch_size`` of :func:`.stencil.stencil_bootstrap` (others raise).
     warm_start : bool
         Default False: every trial starts at ``x0`` (as before). True: first
         fit the full (unresampled) catalogue for each ratio from ``x0`` with
@@ -697,6 +702,8 @@ def bootstrap_inference(
     t0 = time.perf_counter()
     full_theta = None
     if method == "gauss-newton":
+        if warm_start:
+            raise ValueError("'warm_start' applies to Nelder-Mead/gradient; Gauss-Newton moves all trials together")
         return _gauss_newton_inference(data, cols, setup, x0, mask, int(n_bootstrap), int(seed), executor, fit_options, t0)
     if warm_start:
         full_theta = [
@@ -750,16 +757,15 @@ def _run_config(method, n_bootstrap, seed, x0, mask, data, fit_options, setup, e
 
 
 _GN_OPTIONS = ("tol", "max_iterations", "max_step", "k_super", "batch_size")
-_NM_OPTIONS = ("xatol", "fatol", "maxiter", "initial_step")
 
 
 def _gauss_newton_inference(data, cols, setup, x0, mask, n_bootstrap, seed, executor, fit_options, t0):
     """:func:`bootstrap_inference` with ``method="gauss-newton"``: one stencil run per ratio."""
-    unknown = [k for k in fit_options if k not in _GN_OPTIONS + _NM_OPTIONS]
+    unknown = [k for k in fit_options if k not in _GN_OPTIONS]
     if unknown:
-        raise ValueError(f"unknown option(s) {unknown} for method 'gauss-newton'; accepted: {_GN_OPTIONS}")
-    opts = {k: v for k, v in fit_options.items() if k in _GN_OPTIONS}
-    terms = ("a1", "b1", "a2") + (("c0",) if setup.include_c0 else ()) + (("b2",) if setup.include_b2 else ())
+        raise ValueError(f"option(s) {unknown} do not apply to method 'gauss-newton'; it accepts {_GN_OPTIONS}")
+    opts = dict(fit_options)
+    terms = _objective_terms(setup)
     estimates, runs = {}, {}
     for col in cols:
         name = data.ratio_names[col]
@@ -784,8 +790,6 @@ def _gauss_newton_inference(data, cols, setup, x0, mask, n_bootstrap, seed, exec
         }
     loose = [n for n, r in runs.items() if r["unconstrained_directions"]]
     if loose:
-        import warnings
-
         warnings.warn(
             f"{', '.join(loose)}: the free parameters are not all constrained by one ratio's Eq. 8 (a curve of "
             "minima, or too few stars); those estimates scatter only across it, and the joint estimate rests on "

@@ -298,10 +298,6 @@ class OTIData:
             ratio_names=names,
         )
 
-    def bootstrap(self, rng: np.random.Generator) -> OTIData:
-        """A resample of N rows with replacement (copies keep their star's id)."""
-        return self.take(rng.integers(0, self.n_stars, self.n_stars))
-
 
 # ----------------------------------------------------------------------------- settings
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -36,18 +36,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .. import _config  # noqa: F401  (float64)
-from ..actions import ActionWarning, compute_actions
 from .fourier import fourier_design_matrix
 from .local_mean import ILL_CONDITIONED_RTOL, WEIGHTINGS
 from .neighbours import find_neighbours
-from .objective import OTIData, OTISetup, galactocentric_cylinder, model_at
+from .objective import OTIData, OTISetup, _actions
 
 __all__ = [
     "ResampledCoefficients",
@@ -220,14 +218,7 @@ def resampled_coefficients(
     if ks < k:
         raise ValueError(f"'k_super' must be >= k={k}; got {ks}")
 
-    pot, _ = model_at(th, setup)
-    cyl = galactocentric_cylinder(th, data, setup)
-    kw = {} if setup.action_method is None else {"method": setup.action_method}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ActionWarning)  # flagged stars get zero weight, counted
-        res = compute_actions(pot, *cyl, **kw)
-    J = np.asarray(res.actions)
-    ok = np.asarray(res.ok)
+    J, ok, theta_z = _actions(th, data, setup)  # flagged stars: never neighbours, zero weight
     rows = np.flatnonzero(ok)
     if rows.size <= ks:
         raise ValueError(f"only {rows.size} stars have valid actions; need more than k_super={ks}")
@@ -241,7 +232,7 @@ def resampled_coefficients(
         jnp.asarray(nb),
         jnp.asarray(data.abundances[ok]),
         e,
-        jnp.asarray(np.asarray(res.theta_z)[ok]),
+        jnp.asarray(theta_z[ok]),
         jnp.asarray(counts[:, ok]),
         jnp.asarray(cols),
         k=k,

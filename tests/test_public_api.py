@@ -12,7 +12,8 @@ import diskorbits
 
 @pytest.mark.parametrize(
     "module", ["diskorbits", "diskorbits.potentials", "diskorbits.actions", "diskorbits.orbits", "diskorbits.io",
-     "diskorbits.shearingbox", "diskorbits.ism", "diskorbits.diffusion", "diskorbits.torusimaging"]
+     "diskorbits.shearingbox", "diskorbits.ism", "diskorbits.diffusion", "diskorbits.torusimaging",
+     "diskorbits.sampling", "diskorbits.migration"]
 )
 def test_all_names_exist_and_are_unique(module):
     mod = importlib.import_module(module)

@@ -19,11 +19,29 @@ in float64 as soon as the package is imported. The public surface is:
   (:mod:`diskorbits.diffusion`);
 * Orbital Torus Imaging building blocks (Price-Whelan et al. 2021): action-space
   neighbours, local abundance means, Fourier fits in theta_z and mock
-  catalogues (:mod:`diskorbits.torusimaging`; the inference is still to come).
+  catalogues, bootstrap inference of the disk potential (:mod:`diskorbits.torusimaging`);
+* migration versus heating (Frankel et al. 2020): the disk model, survey
+  selection functions and derived quantities (:mod:`diskorbits.migration`);
+* inference drivers shared by the methods: multi-start Nelder-Mead, emcee and
+  NUTS with convergence diagnostics and resumable run files (:mod:`diskorbits.sampling`).
 """
 
 from . import _config  # noqa: F401  (enables float64 before any array is made)
-from . import actions, diffusion, frames, io, ism, orbits, parallel, potentials, shearingbox, torusimaging, units
+from . import (
+    actions,
+    diffusion,
+    frames,
+    io,
+    ism,
+    migration,
+    orbits,
+    parallel,
+    potentials,
+    sampling,
+    shearingbox,
+    torusimaging,
+    units,
+)
 from .actions import ActionFlag, ActionResult, Epicycle, StaeckelFudge, compute_actions
 from .frames import (
     FRANKEL2020,
@@ -62,9 +80,11 @@ __all__ = [
     "frames",
     "io",
     "ism",
+    "migration",
     "orbits",
     "parallel",
     "potentials",
+    "sampling",
     "shearingbox",
     "torusimaging",
     "units",

@@ -291,3 +291,59 @@ def test_misuse_raises(data, setup):
         bootstrap_inference(data, n_bootstrap=2, setup=setup, xatol=0.1)
     with pytest.raises(ValueError, match="warm_start"):
         bootstrap_inference(data, n_bootstrap=2, setup=setup, warm_start=True)
+
+
+# ----------------------------------------------------------------------------- stacked joint fit
+@pytest.fixture(scope="module")
+def two_ratios(data):
+    """The mock's ratio plus a noisier copy: the same action dependence, so the ratios are correlated."""
+    import dataclasses
+
+    rng = np.random.default_rng(5)
+    y = data.abundances[:, 0]
+    e = data.abundance_errors[:, 0]
+    extra = 0.02
+    return dataclasses.replace(
+        data,
+        abundances=np.column_stack([y, y + rng.normal(0.0, extra, y.size)]),
+        abundance_errors=np.column_stack([e, np.hypot(e, extra)]),
+        ratio_names=("A", "B"),
+    )
+
+
+def test_stacked_joint_fit_agrees_with_the_combination_for_one_parameter(two_ratios, setup, x0):
+    res = bootstrap_inference(
+        two_ratios, n_bootstrap=N_BOOT, seed=3, x0=x0, setup=setup, free=["disk_mass_factor"], joint="stacked"
+    )
+    assert res.config["joint"] == "stacked" and res.config["stencil"]["stacked"]["converged"]
+    stacked, comb = res.joint, combine(res.estimates.values())
+    assert stacked.ratios == ("A", "B") and res.stacked.samples.shape == (N_BOOT, 4)
+    # the same information: means within the errors; the stacked error is not smaller than the
+    # combination's, which treats the (here strongly) correlated ratios as independent
+    assert abs(stacked.mean[0] - comb.mean[0]) < comb.std[0], (stacked.mean[0], comb.mean[0], comb.std[0])
+    assert stacked.std[0] > 0.8 * comb.std[0]
+    assert res.to_dict()["joint_method"] == "stacked"
+    with pytest.raises(ValueError, match="gauss-newton"):
+        bootstrap_inference(two_ratios, n_bootstrap=2, x0=x0, setup=setup, method="nelder-mead", joint="stacked")
+    with pytest.raises(ValueError, match="'joint'"):
+        bootstrap_inference(two_ratios, n_bootstrap=2, x0=x0, setup=setup, joint="product")
+
+
+def test_stacked_fit_reports_the_mass_scale_height_degeneracy(two_ratios, setup, x0, tmp_path):
+    """Two ratios with the same action dependence cannot separate disk mass from h_z on 2,000 stars."""
+    start = x0.copy()
+    start[1] = 0.25
+    with pytest.warns(UserWarning, match="unconstrained"):
+        res = bootstrap_inference(
+            two_ratios, n_bootstrap=N_BOOT, seed=3, x0=start, setup=setup, free=["disk_mass_factor", "h_z"],
+            joint="stacked",
+        )
+    assert res.config["stencil"]["stacked"]["unconstrained_directions"] == 1
+    with pytest.raises(ValueError, match="unconstrained"):
+        res.joint
+    summary = res.to_dict()  # the per-ratio results stay usable, the joint says why it is missing
+    assert summary["joint"] is None and "unconstrained" in summary["joint_error"]
+    path = write_oti_result(tmp_path / "stacked.h5", res)
+    back = read_oti_result(path)
+    np.testing.assert_array_equal(back.stacked.samples, res.stacked.samples)
+    assert back.to_dict()["joint"] is None

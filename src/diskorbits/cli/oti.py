@@ -107,7 +107,7 @@ def _table1(summary: dict, extras: dict, scan_info: dict | None = None, scan=Non
     from ..torusimaging.catalogue import PW2021_TABLE1
 
     free = set(summary.get("free", []))
-    columns = {**summary["ratios"], "joint": summary["joint"]}
+    columns = {**summary["ratios"], **({} if summary.get("joint") is None else {"joint": summary["joint"]})}
     table = {}
     for col, entries in columns.items():
         table[col] = {}
@@ -137,6 +137,8 @@ def _table1(summary: dict, extras: dict, scan_info: dict | None = None, scan=Non
         "method": cfg.get("method"),
         "setup": {k: cfg.get("setup", {}).get(k) for k in ("k", "metric", "weighting")},
         "wall_time_s": cfg.get("wall_time_s"),
+        "joint_method": summary.get("joint_method", "inverse-covariance"),
+        "joint_error": summary.get("joint_error"),
         "a2_scan": None,
     }
     if scan is not None:
@@ -183,8 +185,11 @@ def _print_table1(t1: dict, title: str) -> None:
     console.print(t)
     console.print(
         f"{t1['n_stars']} stars, {t1['n_bootstrap']} bootstrap trials ({t1['method']}; "
-        f"k = {t1['setup']['k']}, {t1['setup']['metric']} metric); free: {', '.join(t1['free'])}"
+        f"k = {t1['setup']['k']}, {t1['setup']['metric']} metric); free: {', '.join(t1['free'])}; "
+        f"joint: {t1['joint_method']}"
     )
+    if t1.get("joint_error"):
+        console.print(f"[yellow]no joint estimate:[/yellow] {t1['joint_error']}")
     scan = t1.get("a2_scan")
     if scan:
         console.print(
@@ -317,6 +322,12 @@ def register(app: typer.Typer) -> None:
             help="gauss-newton (all trials on one finite-difference stencil; fast), nelder-mead (PW2021, per trial) "
             "or gradient (L-BFGS-B with autodiff, per trial).",
         ),
+        joint: str = typer.Option(
+            "inverse-covariance", "--joint",
+            help="How ratios are combined: inverse-covariance (PW2021: combine per-element estimates) or stacked "
+            "(gauss-newton only: all elements in one least-squares fit per trial on a shared resample; use it with "
+            "all four parameters free).",
+        ),
         k: int = typer.Option(64, "--k", min=1, help="Action-space neighbours per star (PW2021: 64)."),
         metric: str = typer.Option("spread", "--metric", help="Neighbour metric: spread (scale fixed at the fiducial model) or raw."),
         workers: int | None = typer.Option(None, "--workers", min=1, help="Local worker processes (default all cores; 1 = serial)."),
@@ -332,7 +343,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the Table-1 summary as JSON on stdout."),
     ) -> None:
         """Bootstrap OTI inference of (M_disk/M*_disk, h_z, z_sun, v_z,sun) per element and joint (PW2021 Sec. 6.2)."""
-        from ..torusimaging.inference import METHODS
+        from ..torusimaging.inference import JOINT_METHODS, METHODS
         from ..torusimaging.neighbours import ACTION_METRICS
         from ..torusimaging.objective import PARAMETER_NAMES
 
@@ -343,6 +354,10 @@ def register(app: typer.Typer) -> None:
             _fail(f"unknown parameter(s) {', '.join(bad)} in --free; choose from {', '.join(PARAMETER_NAMES)}")
         if method not in METHODS:
             _fail(f"--method must be one of {', '.join(METHODS)}; got {method!r}")
+        if joint not in JOINT_METHODS:
+            _fail(f"--joint must be one of {', '.join(JOINT_METHODS)}; got {joint!r}")
+        if joint == "stacked" and (method != "gauss-newton" or len(names) < 2):
+            _fail("--joint stacked needs --method gauss-newton and at least two --elements")
         if metric not in ACTION_METRICS:
             _fail(f"--metric must be one of {', '.join(ACTION_METRICS)}; got {metric!r}")
         grid = _scan_grid(a2_scan) if a2_scan is not None else None
@@ -374,7 +389,7 @@ def register(app: typer.Typer) -> None:
                 fit_options["maxiter" if method != "gauss-newton" else "max_iterations"] = maxiter
             result = bootstrap_inference(
                 cat.data, n_bootstrap=n_bootstrap, executor=executor, seed=seed, x0=x0,
-                method=method, setup=setup, free=free_names, **fit_options,
+                method=method, setup=setup, free=free_names, joint=joint, **fit_options,
             )
             scan, scan_info = None, None
             if grid is not None:
@@ -383,12 +398,7 @@ def register(app: typer.Typer) -> None:
                 scan_info = {"ratio": cat.data.ratio_names[0], "theta": [float(v) for v in x0],
                              "n_bootstrap": int(scan_bootstrap)}
             extras = {"catalogue": cat.describe(), "command": "diskorbits oti fit"}
-            try:
-                write_oti_fit(output, result, extras=extras, scan=scan, scan_info=scan_info)
-            except ValueError as exc:
-                if "unconstrained" in str(exc):
-                    raise ValueError(f"no joint estimate: {exc} (--bootstrap, --free)") from None
-                raise
+            write_oti_fit(output, result, extras=extras, scan=scan, scan_info=scan_info)
             summary, extras, scan, scan_info = read_oti_fit_extras(output)
         except (FileNotFoundError, ValueError, TypeError) as exc:
             _fail(str(exc))

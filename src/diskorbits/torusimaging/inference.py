@@ -92,6 +92,7 @@ from .resampling import bootstrap_rows
 from .stencil import stencil_bootstrap
 
 __all__ = [
+    "JOINT_METHODS",
     "METHODS",
     "PARAMETER_STEPS",
     "SINGLE_FIT_METHODS",
@@ -115,6 +116,9 @@ METHODS: tuple[str, ...] = ("gauss-newton", "nelder-mead", "gradient")
 SINGLE_FIT_METHODS: tuple[str, ...] = ("nelder-mead", "gradient")
 #: Optimiser unit of each parameter (internal units): 0.1, 30 pc, 5 pc, 0.5 km/s.
 PARAMETER_STEPS = np.array([0.1, 0.03, 0.005, 0.5 * units.KMS])
+
+#: Ways to combine the abundance ratios (:func:`bootstrap_inference` ``joint``).
+JOINT_METHODS = ("inverse-covariance", "stacked")
 #: Disk mass factors of the 1-D demonstration grid (PW2021 Sec. 6.1: 0.4-1.8).
 DEFAULT_SCAN_FACTORS = np.linspace(0.4, 1.8, 15)
 #: Radius of the disk-to-halo mass ratio of PW2021 Table 1, kpc.
@@ -566,14 +570,31 @@ def combine(estimates) -> JointEstimate:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class OTIInference:
-    """Per-ratio bootstrap estimates, their joint combination and the run configuration."""
+    """Per-ratio bootstrap estimates, the joint estimate and the run configuration.
+
+    ``stacked`` holds the trials of the stacked joint fit (all ratios in one
+    least-squares problem per trial, ``joint="stacked"`` in
+    :func:`bootstrap_inference`); without it the joint estimate is the
+    inverse-covariance combination of the per-ratio estimates (PW2021).
+    """
 
     estimates: dict
     config: dict
     setup: OTISetup = dataclasses.field(default_factory=OTISetup)
+    stacked: RatioEstimate | None = None
 
     @property
     def joint(self) -> JointEstimate:
+        if self.stacked is not None:
+            loose = self.config.get("stencil", {}).get("stacked", {}).get("unconstrained_directions", 0)
+            if loose:
+                raise ValueError(
+                    f"the stacked fit leaves {loose} combination(s) of the free parameters unconstrained (the "
+                    "trials do not scatter along it, so its error is unknown): use more stars, fix h_z or the "
+                    "disk mass, or add ratios whose abundances depend differently on the actions"
+                )
+            s = self.stacked
+            return JointEstimate(mean=s.mean, covariance=s.covariance, free=s.free, ratios=tuple(self.estimates))
         return combine(self.estimates.values())
 
     def _table(self, mean, cov) -> dict:
@@ -591,10 +612,14 @@ class OTIInference:
 
     def to_dict(self) -> dict:
         """JSON-ready summary in the paper's units (Table 1 layout) plus the configuration."""
-        joint = self.joint
+        try:
+            joint, joint_error = self.joint, None
+        except ValueError as exc:  # no joint estimate: say why instead of failing the whole summary
+            joint, joint_error = None, str(exc)
+        free = next(iter(self.estimates.values())).free
         return {
             "parameters": list(PARAMETER_NAMES),
-            "free": [n for n, f in zip(PARAMETER_NAMES, joint.free) if f],
+            "free": [n for n, f in zip(PARAMETER_NAMES, free) if f],
             "ratios": {
                 name: {
                     **self._table(e.mean, e.covariance),
@@ -603,7 +628,9 @@ class OTIInference:
                 }
                 for name, e in self.estimates.items()
             },
-            "joint": self._table(joint.mean, joint.covariance),
+            "joint": None if joint is None else self._table(joint.mean, joint.covariance),
+            "joint_method": "stacked" if self.stacked is not None else "inverse-covariance",
+            "joint_error": joint_error,
             "config": self.config,
         }
 
@@ -639,6 +666,7 @@ def bootstrap_inference(
     setup: OTISetup | None = None,
     free=None,
     warm_start: bool = False,
+    joint: str = "inverse-covariance",
     **fit_options,
 ) -> OTIInference:
     """Bootstrap OTI inference: resample stars, optimise each ratio independently (PW2021 Sec. 6.2).
@@ -681,6 +709,15 @@ def bootstrap_inference(
         :data:`PARAMETER_STEPS` and ``xatol``/``fatol`` a fraction of the
         scatter); the minimiser sought is unchanged. Costs one extra
         optimisation per ratio; recorded in ``config["full_sample_theta"]``.
+    joint : {"inverse-covariance", "stacked"}
+        How the ratios are combined. ``"inverse-covariance"`` (PW2021):
+        :func:`combine` of the per-ratio estimates. ``"stacked"``
+        (Gauss-Newton only): additionally fit all ratios together, one
+        least-squares problem per trial on a resample shared by the ratios
+        (:mod:`.stencil`); the joint estimate is the mean and covariance of
+        those trials. Use it when all four parameters are free: one ratio's
+        Eq. 8 is then minimised along a curve and the per-ratio covariances
+        do not describe the joint uncertainty (module docstring).
 
     Returns
     -------
@@ -690,6 +727,10 @@ def bootstrap_inference(
         raise ValueError(f"'n_bootstrap' must be an integer >= 2; got {n_bootstrap!r}")
     if method not in METHODS:
         raise ValueError(f"'method' must be one of {METHODS}; got {method!r}")
+    if joint not in JOINT_METHODS:
+        raise ValueError(f"'joint' must be one of {JOINT_METHODS}; got {joint!r}")
+    if joint == "stacked" and method != "gauss-newton":
+        raise ValueError("joint='stacked' needs method='gauss-newton' (one stencil for all ratios)")
     setup = OTISetup() if setup is None else setup
     x0 = fiducial_parameters(setup) if x0 is None else np.asarray(x0, dtype=np.float64)
     ratios = list(range(data.n_ratios)) if ratios is None else list(ratios)
@@ -704,7 +745,9 @@ def bootstrap_inference(
     if method == "gauss-newton":
         if warm_start:
             raise ValueError("'warm_start' applies to Nelder-Mead/gradient; Gauss-Newton moves all trials together")
-        return _gauss_newton_inference(data, cols, setup, x0, mask, int(n_bootstrap), int(seed), executor, fit_options, t0)
+        return _gauss_newton_inference(
+            data, cols, setup, x0, mask, int(n_bootstrap), int(seed), executor, fit_options, t0, joint == "stacked"
+        )
     if warm_start:
         full_theta = [
             fit_potential(sub, ratio=j, setup=setup, **kwargs).theta for j in range(len(cols))
@@ -759,8 +802,18 @@ def _run_config(method, n_bootstrap, seed, x0, mask, data, fit_options, setup, e
 _GN_OPTIONS = ("tol", "max_iterations", "max_step", "k_super", "batch_size")
 
 
-def _gauss_newton_inference(data, cols, setup, x0, mask, n_bootstrap, seed, executor, fit_options, t0):
-    """:func:`bootstrap_inference` with ``method="gauss-newton"``: one stencil run per ratio."""
+def _stencil_summary(r) -> dict:
+    return {
+        "unconstrained_directions": int(r.n_unconstrained),
+        "parameter_vectors": int(r.n_points),
+        "iterations": int(r.n_iterations),
+        "converged": bool(r.converged),
+        "centres": [[float(v) for v in c] for c in r.history],
+    }
+
+
+def _gauss_newton_inference(data, cols, setup, x0, mask, n_bootstrap, seed, executor, fit_options, t0, stacked):
+    """:func:`bootstrap_inference` with ``method="gauss-newton"``: one stencil run per ratio (+ one stacked)."""
     unknown = [k for k in fit_options if k not in _GN_OPTIONS]
     if unknown:
         raise ValueError(f"option(s) {unknown} do not apply to method 'gauss-newton'; it accepts {_GN_OPTIONS}")
@@ -781,15 +834,33 @@ def _gauss_newton_inference(data, cols, setup, x0, mask, n_bootstrap, seed, exec
             success=np.full(n_bootstrap, r.converged),
             free=mask,
         )
-        runs[name] = {
-            "unconstrained_directions": int(r.n_unconstrained),
-            "parameter_vectors": int(r.n_points),
-            "iterations": int(r.n_iterations),
-            "converged": bool(r.converged),
-            "centres": [[float(v) for v in c] for c in r.history],
-        }
-    loose = [n for n, r in runs.items() if r["unconstrained_directions"]]
-    if loose:
+        runs[name] = _stencil_summary(r)
+    joint_est = None
+    if stacked:
+        if len(cols) < 2:
+            raise ValueError("joint='stacked' needs at least two ratios")
+        r = stencil_bootstrap(
+            data, setup, cols, x0=x0, free=mask, steps=PARAMETER_STEPS, n_bootstrap=n_bootstrap,
+            seed=seed, terms=terms, executor=executor, **opts,
+        )
+        joint_est = RatioEstimate(
+            ratio="stacked",
+            samples=r.theta,
+            objective=r.objective,
+            n_evaluations=np.full(n_bootstrap, r.n_points),
+            success=np.full(n_bootstrap, r.converged),
+            free=mask,
+        )
+        runs["stacked"] = _stencil_summary(r)
+        if r.n_unconstrained:
+            warnings.warn(
+                f"the stacked fit of {len(cols)} ratios leaves {r.n_unconstrained} direction(s) of the free "
+                "parameters unconstrained (kept at x0; their bootstrap scatter is zero): fix a parameter or add "
+                "ratios/stars",
+                stacklevel=3,
+            )
+    loose = [n for n, r in runs.items() if r["unconstrained_directions"] and n != "stacked"]
+    if loose and not stacked:
         warnings.warn(
             f"{', '.join(loose)}: the free parameters are not all constrained by one ratio's Eq. 8 (a curve of "
             "minima, or too few stars); those estimates scatter only across it, and the joint estimate rests on "
@@ -800,7 +871,10 @@ def _gauss_newton_inference(data, cols, setup, x0, mask, n_bootstrap, seed, exec
     wall = time.perf_counter() - t0
     config = _run_config("gauss-newton", n_bootstrap, seed, x0, mask, data, opts, setup, executor, wall)
     config["stencil"] = runs
-    return OTIInference(estimates=estimates, config=config, setup=setup)
+    config["joint"] = "stacked" if stacked else "inverse-covariance"
+    if stacked:
+        config["resampling"] += "; stacked joint fit: one resample per trial shared by all ratios, default_rng([seed, trial])"
+    return OTIInference(estimates=estimates, config=config, setup=setup, stacked=joint_est)
 
 
 # ----------------------------------------------------------------------------- 1-D demonstration
@@ -934,11 +1008,23 @@ def write_oti_result(path, result: OTIInference):
         h.attrs["summary"] = json.dumps(result.to_dict(), default=str)
         g = h.create_group("ratios")
         for i, (name, e) in enumerate(result.estimates.items()):
-            s = g.create_group(f"{i:03d}")
-            s.attrs["ratio"] = name
-            for field in ("samples", "objective", "n_evaluations", "success", "free"):
-                s.create_dataset(field, data=np.asarray(getattr(e, field)))
+            _write_estimate(g.create_group(f"{i:03d}"), name, e)
+        if result.stacked is not None:
+            _write_estimate(h.create_group("stacked"), "stacked", result.stacked)
     return path
+
+
+_ESTIMATE_FIELDS = ("samples", "objective", "n_evaluations", "success", "free")
+
+
+def _write_estimate(group, name, e):
+    group.attrs["ratio"] = name
+    for field in _ESTIMATE_FIELDS:
+        group.create_dataset(field, data=np.asarray(getattr(e, field)))
+
+
+def _read_estimate(group) -> RatioEstimate:
+    return RatioEstimate(ratio=str(group.attrs["ratio"]), **{f: group[f][()] for f in _ESTIMATE_FIELDS})
 
 
 def read_oti_result(path) -> OTIInference:
@@ -951,21 +1037,9 @@ def read_oti_result(path) -> OTIInference:
         config = json.loads(h.attrs["config"])
         est = {}
         for key in sorted(h["ratios"]):
-            s = h["ratios"][key]
-            name = str(s.attrs["ratio"])
-            est[name] = RatioEstimate(
-                ratio=name,
-                **{
-                    f: s[f][()]
-                    for f in (
-                        "samples",
-                        "objective",
-                        "n_evaluations",
-                        "success",
-                        "free",
-                    )
-                },
-            )
+            e = _read_estimate(h["ratios"][key])
+            est[e.ratio] = e
+        stacked = _read_estimate(h["stacked"]) if "stacked" in h else None
         scale = np.asarray(h.attrs["setup_scale"])
     st = config.get("setup", {})
     setup = OTISetup(
@@ -974,4 +1048,4 @@ def read_oti_result(path) -> OTIInference:
         scale=scale,
         weighting=st.get("weighting", "linear"),
     )
-    return OTIInference(estimates=est, config=config, setup=setup)
+    return OTIInference(estimates=est, config=config, setup=setup, stacked=stacked)

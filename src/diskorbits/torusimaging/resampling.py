@@ -56,17 +56,23 @@ __all__ = [
 ]
 
 
-def bootstrap_rows(n_stars: int, seed: int, trial: int, column: int) -> np.ndarray:
+def bootstrap_rows(n_stars: int, seed: int, trial: int, column: int | None) -> np.ndarray:
     """Row indices of the resample of abundance column ``column`` in trial ``trial``.
 
     ``default_rng([seed, trial, column]).integers(0, n_stars, n_stars)``: each
     ratio gets its own resample (PW2021), reproducible from the three integers.
+    ``column=None`` draws the resample that every ratio of trial ``trial``
+    shares (``default_rng([seed, trial])``), used by the stacked joint fit
+    (:func:`.stencil.stencil_bootstrap` with several columns): ratios measured
+    on the same stars are correlated, and one resample per trial carries that
+    correlation into the joint bootstrap covariance.
     """
-    rng = np.random.default_rng([int(seed), int(trial), int(column)])
+    key = [int(seed), int(trial)] + ([] if column is None else [int(column)])
+    rng = np.random.default_rng(key)
     return rng.integers(0, int(n_stars), int(n_stars))
 
 
-def bootstrap_counts(n_stars: int, seed: int, trial: int, column: int) -> np.ndarray:
+def bootstrap_counts(n_stars: int, seed: int, trial: int, column: int | None) -> np.ndarray:
     """Multiplicity (N,) of every star in :func:`bootstrap_rows`' resample."""
     return np.bincount(bootstrap_rows(n_stars, seed, trial, column), minlength=int(n_stars))
 

@@ -1,0 +1,159 @@
+"""Migration versus heating in the Galactic disk (Frankel et al. 2020, "Keeping it cool").
+
+The model of Frankel et al. (2020), Secs. 3.2-3.7 and Appendix A, as small
+pure JAX functions in internal units (kpc, Myr, kpc^2/Myr, dex):
+
+* :mod:`~diskorbits.migration.parameters` -- the eleven fitted parameters
+  (:class:`ModelParameters`, vectors in display units in :data:`NAMES`
+  order), the fixed :class:`ModelConstants`, presets :func:`table1` and
+  :func:`text_values`;
+* :mod:`~diskorbits.migration.model` -- the components (Eqs. 1, 2, 4-12) and
+  the joint density :func:`log_p_mw` (Eq. A1, L_z0 integral collapsed on the
+  birth [Fe/H] relation), with :func:`prepare_inputs` to evaluate the
+  potential once, outside any fit;
+* :mod:`~diskorbits.migration.vertical` -- the swappable mean vertical-action
+  law (:class:`TingRix2019`);
+* :mod:`~diskorbits.migration.derived` -- Sec. 6: rms action changes
+  (Eqs. 21-24), migration distance, the Sun's birth place and its siblings;
+* :mod:`~diskorbits.migration.selection`, :mod:`~.dust`, :mod:`~.redclump` --
+  survey selection functions S(l, b, D) (APOGEE DR17 fields, the Kepler
+  field, user fields, no selection), analytic dust with a hook for 3D maps,
+  red-clump standard candles and f_RC(age) (Sec. 4, App. B).
+
+See ``docs/migration.md`` for the equations-to-functions map, the
+parameter presets and which published number each variant reproduces.
+"""
+
+from .derived import (
+    SOLAR_AGE,
+    SiblingRanges,
+    SolarBirth,
+    action_change_ratio,
+    drift_fraction,
+    mean_radial_action,
+    migration_distance,
+    rms_delta_jr,
+    rms_delta_lz,
+    rms_delta_lz_truncated,
+    solar_birth,
+    solar_siblings,
+)
+from .dust import CallableDust, DoubleExponentialDust, DustModel, NoDust, bayestar_dust
+from .model import (
+    DEFAULT_CONSTANTS,
+    DEFAULT_VERTICAL,
+    GuidingTable,
+    StarInputs,
+    birth_feh,
+    birth_lz0,
+    default_guiding_table,
+    drift,
+    feh_slope,
+    log_p_jr,
+    log_p_lz,
+    log_p_lz0,
+    log_p_mw,
+    log_p_tau,
+    log_p_z,
+    mean_birth_lz,
+    prepare_inputs,
+    scale_height,
+    sfh_rate,
+    sigma_lz,
+    sigma_r,
+)
+from .parameters import (
+    NAMES,
+    UNITS,
+    ModelConstants,
+    ModelParameters,
+    table1,
+    text_values,
+)
+from .redclump import (
+    RC_ABSOLUTE_MAGNITUDE_H,
+    RC_JK0,
+    AbstractRedClumpFraction,
+    RedClumpFraction,
+    TabulatedRedClumpFraction,
+    distance_from_modulus,
+    distance_modulus,
+)
+from .selection import (
+    Field,
+    NoSelection,
+    PositionSample,
+    Selection,
+    SurveySelection,
+    apogee_dr17,
+    kepler_field,
+)
+from .vertical import AbstractVerticalAction, TingRix2019
+
+__all__ = [
+    # components
+    "DEFAULT_CONSTANTS",
+    "DEFAULT_VERTICAL",
+    # parameters
+    "NAMES",
+    # derived
+    "SOLAR_AGE",
+    "UNITS",
+    # vertical law
+    "AbstractVerticalAction",
+    "GuidingTable",
+    "ModelConstants",
+    "ModelParameters",
+    "SiblingRanges",
+    "SolarBirth",
+    "StarInputs",
+    "TingRix2019",
+    "action_change_ratio",
+    "birth_feh",
+    "birth_lz0",
+    "default_guiding_table",
+    "drift",
+    "drift_fraction",
+    "feh_slope",
+    "log_p_jr",
+    "log_p_lz",
+    "log_p_lz0",
+    "log_p_mw",
+    "log_p_tau",
+    "log_p_z",
+    "mean_birth_lz",
+    "mean_radial_action",
+    "migration_distance",
+    "prepare_inputs",
+    "rms_delta_jr",
+    "rms_delta_lz",
+    "rms_delta_lz_truncated",
+    "scale_height",
+    "sfh_rate",
+    "sigma_lz",
+    "sigma_r",
+    "solar_birth",
+    "solar_siblings",
+    "table1",
+    "text_values",
+    # selection functions (Sec. 4, App. B), dust, red clump
+    "Selection",
+    "SurveySelection",
+    "NoSelection",
+    "Field",
+    "PositionSample",
+    "apogee_dr17",
+    "kepler_field",
+    "DustModel",
+    "NoDust",
+    "DoubleExponentialDust",
+    "CallableDust",
+    "bayestar_dust",
+    "AbstractRedClumpFraction",
+    "RedClumpFraction",
+    "TabulatedRedClumpFraction",
+    "RC_ABSOLUTE_MAGNITUDE_H",
+    "RC_JK0",
+    "distance_modulus",
+    "distance_from_modulus",
+]

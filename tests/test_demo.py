@@ -10,7 +10,7 @@ from astropy.table import Table
 
 DATA = Path(os.environ.get("DISKORBITS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 KEPLER = DATA / "kepler_apogee_miglio2021.fit"
-pytestmark = pytest.mark.skipif(not KEPLER.exists(), reason="shared data not available")
+pytestmark = [pytest.mark.skipif(not KEPLER.exists(), reason="shared data not available"), pytest.mark.slow]
 
 
 def test_demo_end_to_end(tmp_path):

@@ -46,7 +46,14 @@ def test_partial_weights_rotation_recurrence_matches_direct_sines():
 
 def test_chunked_batches_equal_single_batches(monkeypatch):
     """Inputs longer than CHUNK are cut into pieces; the pieces' results are the per-star results."""
-    pot = do.MiyamotoNagaiPotential(6.8e10, 3.0, 0.28) + do.NFWPotential(5.4e11, 15.62)
+    # the Milky Way and method of test_staeckel.py / test_epicycle.py: with every batch
+    # padded to 1024 stars this reuses their compiled solver instead of building another
+    pot = (
+        do.MiyamotoNagaiPotential(6.8e10, 3.0, 0.28)
+        + do.HernquistPotential(5e9, 1.0)
+        + do.HernquistPotential(1.71e9, 0.07)
+        + do.NFWPotential(5.4e11, 15.62)
+    )
     rng = np.random.default_rng(11)
     n = 2500
     R, z = rng.uniform(4.0, 12.0, n), rng.uniform(-1.0, 1.0, n)

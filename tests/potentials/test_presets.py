@@ -19,8 +19,17 @@ from diskorbits.potentials import (
     MWPotential2014,
 )
 
-galpy_potential = pytest.importorskip("galpy.potential")
-gala_potential = pytest.importorskip("gala.potential")
+# galpy and gala are imported by fixtures, not at module level: importing them takes
+# ~2 s, which every xdist worker would otherwise pay while collecting this file.
+@pytest.fixture(scope="module")
+def galpy_potential():
+    return pytest.importorskip("galpy.potential")
+
+
+@pytest.fixture(scope="module")
+def gala_potential():
+    return pytest.importorskip("gala.potential")
+
 
 RTOL = 1e-10
 
@@ -48,7 +57,7 @@ def mw2014(request):
     return ro, vo, MWPotential2014(ro, vo, bulge=bulge), MWPotential2014(ro, vo, bulge="exact")
 
 
-def test_mw2014_potential_forces_density_match_galpy(mw2014):
+def test_mw2014_potential_forces_density_match_galpy(mw2014, galpy_potential):
     ro, vo, pot, exact = mw2014
     gp = galpy_potential
     kw = dict(ro=ro, vo=vo, quantity=True)
@@ -82,7 +91,7 @@ def mw2014_fast(request):
     return ro, vo, MWPotential2014(ro, vo, bulge=bulge), None
 
 
-def test_mw2014_midplane_kinematics_match_galpy(mw2014_fast):
+def test_mw2014_midplane_kinematics_match_galpy(mw2014_fast, galpy_potential):
     ro, vo, pot, _ = mw2014_fast
     gp = galpy_potential
     kw = dict(ro=ro, vo=vo, quantity=True)
@@ -94,7 +103,7 @@ def test_mw2014_midplane_kinematics_match_galpy(mw2014_fast):
     assert float(pot.circular_velocity(ro)) == pytest.approx(vo * units.KMS, rel=1e-14)
 
 
-def test_mw2014_circular_radius_matches_galpy_rl(mw2014_fast):
+def test_mw2014_circular_radius_matches_galpy_rl(mw2014_fast, galpy_potential):
     ro, vo, pot, _ = mw2014_fast
     gp = galpy_potential
     Lz_kpckms = np.geomspace(20.0, 7000.0, 8)
@@ -115,7 +124,7 @@ def test_mw2014_rescaling_is_galpy_ro_vo():
 
 
 # ---------------------------------------------------------------------------- gala: MilkyWayPotential v1.2
-def _gala_mw(mw: MilkyWayPotential):
+def _gala_mw(gala_potential, mw: MilkyWayPotential):
     """gala's v1.2 model with our disk and halo masses."""
     return gala_potential.MilkyWayPotential(
         version="v1",
@@ -125,9 +134,9 @@ def _gala_mw(mw: MilkyWayPotential):
 
 
 @pytest.mark.parametrize("factor,b", [(1.0, 0.28), (1.21, 0.27), (0.6, 0.5)])
-def test_milkyway_matches_gala(factor, b):
+def test_milkyway_matches_gala(factor, b, gala_potential):
     mw = MilkyWayPotential().with_disk(factor, b)
-    ref = _gala_mw(mw)
+    ref = _gala_mw(gala_potential, mw)
     xyz = np.stack([R_GRID, np.zeros_like(R_GRID), Z_GRID])
     q = xyz * u.kpc
     _close(np.asarray(mw.potential(R_GRID, Z_GRID)), ref.energy(q).to_value(units.ENERGY))
@@ -141,7 +150,7 @@ def test_milkyway_matches_gala(factor, b):
     _close(np.asarray(mw.circular_velocity(R_MID)), ref.circular_velocity(vq).to_value(units.VELOCITY))
 
 
-def test_gala_halo_mass_option_reproduces_gala_exactly():
+def test_gala_halo_mass_option_reproduces_gala_exactly(gala_potential):
     mw = MilkyWayPotential(halo_mass=5.4e11)
     ref = gala_potential.MilkyWayPotential(version="v1", disk=dict(m=MWP_FIDUCIAL_DISK_MASS))
     v = mw.circular_velocity(8.122 * u.kpc).to_value(u.km / u.s)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from . import actions, demo, diffusion, ism, oti, version
+from . import actions, demo, diffusion, ism, migration, oti, version
 
 __all__ = ["app", "main"]
 
@@ -20,8 +20,8 @@ app = typer.Typer(
         "Orbital dynamics of stars in galactic disks.\n\n"
         "Commands: actions (catalogue -> actions, angles, frequencies), "
         "ism (shearing-box transport runs), diffusion (coefficients, fits, Langevin runs), "
-        "oti (Orbital Torus Imaging: mocks, APOGEE x Gaia selection), demo, version. "
-        "Planned: migration."
+        "oti (Orbital Torus Imaging: mocks, fits, summaries, plots), "
+        "migration (Frankel et al. 2020: mocks, fits, summaries, plots), demo, version."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -29,7 +29,7 @@ app = typer.Typer(
 )
 
 #: Modules that add commands to :data:`app`, in help order.
-_GROUPS = (actions, ism, diffusion, oti, demo, version)
+_GROUPS = (actions, ism, diffusion, oti, migration, demo, version)
 for _group in _GROUPS:
     _group.register(app)
 

@@ -18,7 +18,19 @@ pure JAX functions in internal units (kpc, Myr, kpc^2/Myr, dex):
 * :mod:`~diskorbits.migration.selection`, :mod:`~.dust`, :mod:`~.redclump` --
   survey selection functions S(l, b, D) (APOGEE DR17 fields, the Kepler
   field, user fields, no selection), analytic dust with a hook for 3D maps,
-  red-clump standard candles and f_RC(age) (Sec. 4, App. B).
+  red-clump standard candles and f_RC(age) (Sec. 4, App. B);
+* :mod:`~diskorbits.migration.samples` -- the survey set-up
+  (:class:`SurveySetup`) and the fixed importance samples of the survey
+  volume (App. B);
+* :mod:`~diskorbits.migration.mock` -- mock catalogues with known truth and
+  the paper's measurement noise (:func:`make_mock`);
+* :mod:`~diskorbits.migration.likelihood` -- the likelihood (Eqs. 13-17,
+  A1-A3, B8), noise marginalised by per-star Monte Carlo samples
+  (:func:`build_likelihood`);
+* :mod:`~diskorbits.migration.inference` -- prior box, multi-start
+  Nelder-Mead, emcee or NUTS, fit files (:func:`fit`);
+* :mod:`~diskorbits.migration.summary` -- Table-1-like summaries with the
+  derived quantities (:func:`summarize`).
 
 See ``docs/migration.md`` for the equations-to-functions map, the
 parameter presets and which published number each variant reproduces.
@@ -70,6 +82,19 @@ from .parameters import (
     table1,
     text_values,
 )
+from .inference import (
+    PRIOR_BOUNDS,
+    SAMPLERS,
+    MigrationFit,
+    fit,
+    make_problem,
+    prior_bounds,
+    read_fit,
+    write_fit,
+)
+from .likelihood import Likelihood, LikelihoodWarning, build_likelihood, read_observations
+from .mock import NoiseModel, make_mock, write_mock
+from .mock_config import MockConfig, load_mock_config, selection_from_spec
 from .redclump import (
     RC_ABSOLUTE_MAGNITUDE_H,
     RC_JK0,
@@ -79,6 +104,7 @@ from .redclump import (
     distance_from_modulus,
     distance_modulus,
 )
+from .samples import ProposalConfig, SurveySetup, VolumeSample, draw_volume_sample
 from .selection import (
     Field,
     NoSelection,
@@ -88,6 +114,7 @@ from .selection import (
     apogee_dr17,
     kepler_field,
 )
+from .summary import FitSummary, summarize
 from .vertical import AbstractVerticalAction, TingRix2019
 
 __all__ = [
@@ -156,4 +183,30 @@ __all__ = [
     "RC_JK0",
     "distance_modulus",
     "distance_from_modulus",
+    # survey set-up, mocks, likelihood (Sec. 4, App. A-B)
+    "SurveySetup",
+    "ProposalConfig",
+    "VolumeSample",
+    "draw_volume_sample",
+    "NoiseModel",
+    "make_mock",
+    "write_mock",
+    "MockConfig",
+    "load_mock_config",
+    "selection_from_spec",
+    "Likelihood",
+    "LikelihoodWarning",
+    "build_likelihood",
+    "read_observations",
+    # inference and summaries (Sec. 4.3, Table 1)
+    "PRIOR_BOUNDS",
+    "SAMPLERS",
+    "MigrationFit",
+    "fit",
+    "make_problem",
+    "prior_bounds",
+    "read_fit",
+    "write_fit",
+    "FitSummary",
+    "summarize",
 ]

@@ -20,7 +20,8 @@ def test_demo_end_to_end(tmp_path):
     src = tmp_path / "kepler_slice.fits"
     sample.write(src)
     result = run_demo(tmp_path / "out", data=src, ism_stars=200, ism_gyr=0.2, langevin_stars=2000,
-                      paper_langevin_stars=2000, oti_stars=600, oti_bootstrap=4)
+                      paper_langevin_stars=2000, oti_stars=600, oti_bootstrap=4,
+                      migration_stars=150, migration_mc=8)
 
     assert result["actions"]["N"] == len(sample)
     for f in result["figures"] + [result["table"]]:
@@ -38,6 +39,12 @@ def test_demo_end_to_end(tmp_path):
     oti = result["oti"]
     assert oti["n_stars"] == 600 and len(oti["a2_mean"]) == len(oti["mass_factors"])
     assert Path(oti["figures"][0]).stat().st_size > 10_000
+    mig = result["migration"]
+    assert mig["n_stars"] == 150 and set(mig["parameters"]) >= {"sigma_Lz", "sigma_vR0", "R_d0"}
+    assert all(np.isfinite(p["mle"]) for p in mig["parameters"].values())
+    # 150 stars still pin the migration strength to ~30% (truth 582 kpc km/s)
+    assert 300 < mig["parameters"]["sigma_Lz"]["mle"] < 900
+    assert Path(mig["fit_file"]).exists()
 
     out = Table.read(result["table"])
     ok = np.asarray(out["flag"]) == 0

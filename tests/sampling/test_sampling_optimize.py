@@ -135,6 +135,32 @@ def test_all_starts_agree_on_a_unimodal_target():
     assert np.all((r.starts > -10) & (r.starts < 10)) and np.unique(r.starts[:, 0]).size == 4
 
 
+def test_lbfgsb_reaches_the_same_optimum_with_far_fewer_evaluations():
+    # an ill-conditioned, correlated quadratic with its maximum near a box face
+    cov = np.array([[1.0, 0.9, 0.0], [0.9, 1.0, 0.03], [0.0, 0.03, 0.02]])
+    assert np.all(np.linalg.eigvalsh(cov) > 0)
+    prec, mu = jnp.asarray(np.linalg.inv(cov)), jnp.array([0.5, -1.0, 9.5])
+    p = Problem(lambda t: -0.5 * (t - mu) @ prec @ (t - mu), ("a", "b", "c"), [-10.0] * 3, [10.0] * 3)
+    nm = maximize_likelihood(p, 2, n_starts=2, warn=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        bfgs = maximize_likelihood(p, 2, n_starts=2, method="l-bfgs-b")
+    np.testing.assert_array_equal(nm.starts, bfgs.starts)  # same starts from the same key
+    np.testing.assert_allclose(bfgs.ends, np.tile(np.asarray(mu), (2, 1)), atol=1e-5)
+    np.testing.assert_allclose(nm.x, np.asarray(mu), atol=1e-3)
+    assert bfgs.agree and np.all(bfgs.n_evaluations < nm.n_evaluations / 5)
+
+
+def test_lbfgsb_stays_in_the_box_and_steps_back_from_an_infinite_edge():
+    # the maximum lies beyond the model's support (t > 1 is -inf): the optimum is the edge
+    p = Problem(lambda t: jnp.where(t[0] < 1.0, -((t[0] - 2.0) ** 2) - t[1] ** 2, -jnp.inf), ("x", "y"), [-3.0, -3.0], [3.0, 3.0])
+    r = maximize_likelihood(p, starts=[[-2.0, 1.0]], method="l-bfgs-b", warn=False)
+    assert r.x[0] < 1.0 and r.x[0] > 0.5 and abs(r.x[1]) < 1e-4 and np.isfinite(r.log_likelihood)
+    q = Problem(lambda t: -jnp.sum((t - 4.0) ** 2), ("x", "y"), [-3.0, -3.0], [3.0, 3.0])
+    r = maximize_likelihood(q, starts=[[0.0, 0.0]], method="l-bfgs-b")
+    np.testing.assert_allclose(r.x, [3.0, 3.0])  # the box corner, not outside it
+
+
 def test_starts_around_a_guess(bimodal_problem):
     guess = np.array([-2.2, -1.8])
     with warnings.catch_warnings():
@@ -154,6 +180,8 @@ def test_optimizer_input_errors(bimodal_problem):
         maximize_likelihood(bimodal_problem, starts=[0.0, 1.0])
     with pytest.raises(ValueError, match="tolerance"):
         maximize_likelihood(bimodal_problem, n_starts=2, tolerance=-1.0)
+    with pytest.raises(ValueError, match="method must be one of"):
+        maximize_likelihood(bimodal_problem, n_starts=2, method="bfgs")
     with pytest.raises(ValueError, match="scale needs a guess"):
         maximize_likelihood(bimodal_problem, n_starts=2, scale=1.0)
     q = Problem(lambda t: jnp.where(t[0] > 0.0, -(t[0] ** 2), jnp.nan), ("x",), [-1.0], [1.0])

@@ -51,7 +51,29 @@ def _print(result: dict) -> None:
             "the paper's [O/Fe] crossing on APOGEE had ~7% precision"
         )
         console.print("wrote: " + ", ".join(o["figures"]))
+    if "migration" in result:
+        _print_migration(console, result["migration"])
     console.print("wrote: " + ", ".join([result["table"], *result["figures"]]))
+
+
+def _print_migration(console, m: dict) -> None:
+    from rich.table import Table
+
+    console.rule("[bold]Migration vs heating: a short fit on a mock (Frankel et al. 2020)")
+    t = Table(title=f"{m['n_stars']} mock stars, {m['n_mc']} noise samples each: maximum likelihood, Laplace errors")
+    for c in ("parameter", "truth (Table 1)", "MLE", "pull"):
+        t.add_column(c, justify="right")
+    for n, p in m["parameters"].items():
+        ok = p["sd"] == p["sd"] and p["sd"] > 0  # NaN where ln L is not curved downwards at the MLE
+        t.add_row(n, f"{p['truth']:.4g}", f"{p['mle']:.4g}" + (f" ± {p['sd']:.2g}" if ok else " (no curvature error)"),
+                  f"{(p['mle'] - p['truth']) / p['sd']:+.1f}" if ok else "-")  # fmt: skip
+    console.print(t)
+    lz = m["rms_dLz_6gyr_kpckms"]
+    console.print(
+        f"rms ΔL_z at 6 Gyr (Eq. 21): {lz['mle']:.0f} kpc km/s at the MLE (truth {lz['truth']:.0f}; paper 619); "
+        f"starts agree: {m['starts_agree']}; {m['seconds']:.0f} s. Posterior sampling: 'diskorbits migration fit'."
+    )
+    console.print(f"wrote: {m['fit_file']}")
 
 
 def _print_diffusion(console, d: dict) -> None:

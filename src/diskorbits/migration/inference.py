@@ -12,7 +12,7 @@ around the maximum-likelihood point. :func:`fit` does the same on top of
    order, e.g. a ``migration.likelihood.Likelihood``) and the prior box
    :data:`PRIOR_BOUNDS`, whose centre is the Table 1 point;
 2. :func:`~diskorbits.sampling.maximize_likelihood` -- multi-start
-   Nelder-Mead;
+   L-BFGS-B with the JAX gradient (default) or the paper's Nelder-Mead;
 3. :func:`~diskorbits.sampling.run_nuts` (default; started at the MLE) or
    :func:`~diskorbits.sampling.run_emcee` (the paper's sampler; hypercube
    around the MLE), or no sampling at all;
@@ -443,10 +443,12 @@ def fit(
     bounds : mapping, optional
         Prior box overrides ``{name: (lower, upper)}`` (display units; :func:`prior_bounds`).
     mle_starts : int
-        Nelder-Mead starts (random in the box, or around ``mle_options["guess"]``).
+        Maximum-likelihood starts (random in the box, or around ``mle_options["guess"]``).
     mle_options : mapping, optional
-        More keywords of :func:`~diskorbits.sampling.maximize_likelihood` (``guess``,
-        ``scale``, ``xatol``, ``fatol``, ``max_iterations``, ``restarts``, ...).
+        More keywords of :func:`~diskorbits.sampling.maximize_likelihood` (``method``,
+        ``guess``, ``scale``, ``xatol``, ``fatol``, ``max_iterations``, ``restarts``, ...).
+        ``method`` defaults to ``"l-bfgs-b"`` (the JAX gradient); ``"nelder-mead"`` is
+        the paper's simplex, same result at ~50x the number of evaluations.
     sampler_options : mapping, optional
         Keywords of :func:`~diskorbits.sampling.run_nuts` (``n_warmup``, ``n_draws``,
         ``n_chains``, ...) or :func:`~diskorbits.sampling.run_emcee` (``n_walkers``,
@@ -503,7 +505,9 @@ def fit(
     problem = make_problem(loglike, bounds)
     mle_opts = _options("mle", mle_options, maximize_likelihood)
     if "n_starts" in mle_opts:
-        raise ValueError("give the number of Nelder-Mead starts as mle_starts=, not in mle_options")
+        raise ValueError("give the number of maximum-likelihood starts as mle_starts=, not in mle_options")
+    # the gradient is there (the likelihood is JAX): L-BFGS-B needs ~50x fewer evaluations than the simplex
+    mle_opts.setdefault("method", "l-bfgs-b")
     if sampler == "none" and sampler_options:
         raise ValueError("'sampler_options' were given but sampler='none' runs no sampler")
     driver = {"nuts": run_nuts, "emcee": run_emcee}.get(sampler)

@@ -80,6 +80,7 @@ __all__ = [
     "default_guiding_table",
     "drift",
     "feh_slope",
+    "log_p_birth",
     "log_p_jr",
     "log_p_lz",
     "log_p_lz0",
@@ -571,6 +572,51 @@ def prepare_inputs(tau, feh, J_R, L_z, z, R, *, table: GuidingTable | None = Non
 
 # ----------------------------------------------------------------------------- Eq. A1
 @jax.jit
+def log_p_birth(
+    params: ModelParameters,
+    lz0,
+    inputs: StarInputs,
+    constants: ModelConstants = DEFAULT_CONSTANTS,
+    vertical: AbstractVerticalAction = DEFAULT_VERTICAL,
+):
+    """ln p(L_z0, tau, J_R, L_z, z | params): the integrand of Eq. A1 before the L_z0 integral.
+
+    ``ln p(L_z0) + ln p(tau | L_z0) + ln p(L_z | L_z0, tau) + ln p(J_R | tau, L_z)
+    + ln p(z | L_z, L_z0, tau)`` (Eqs. 1, 2, 4, 5, 11). With the [Fe/H] delta
+    integrated out this is the density of Eq. 16, so the survey volume does
+    not depend on the enrichment parameters. ``inputs.feh`` is ignored.
+    ``log_p_mw = log_p_birth(L_z0*) - ln|dF/dL_z0|`` at the birth
+    ``L_z0* = F^-1([Fe/H], tau)``.
+
+    Parameters
+    ----------
+    lz0 : array, kpc^2/Myr
+    inputs : StarInputs
+        Same shape as ``lz0``.
+
+    Returns
+    -------
+    array, ln of a density per (kpc^2/Myr) x Myr x (kpc^2/Myr)^2 x kpc;
+    ``-inf`` outside the support.
+    """
+    tau = _f(inputs.tau)
+    lz0 = jnp.asarray(lz0)
+    ok = (lz0 > 0) & (tau > 0) & (tau <= constants.tau_m) & (inputs.L_z > 0) & (inputs.J_R >= 0)
+    # Safe stand-ins keep every term and its gradient finite where the result is -inf anyway.
+    lz0_s = jnp.where(ok, lz0, mean_birth_lz(params, constants))
+    tau_s = jnp.where(ok, tau, 0.5 * constants.tau_m)
+    lz_s = jnp.where(ok, inputs.L_z, lz0_s)
+    jr_s = jnp.where(ok, inputs.J_R, 0.0)
+    total = (
+        log_p_lz0(params, lz0_s, constants)
+        + log_p_tau(params, tau_s, lz0_s, constants)
+        + log_p_lz(params, lz_s, lz0_s, tau_s, constants)
+        + log_p_jr(params, jr_s, tau_s, inputs.kappa, inputs.R_circ, constants)
+        + log_p_z(params, inputs.z, lz_s, lz0_s, tau_s, inputs.nu, vertical)
+    )
+    return jnp.where(ok, total, _NEG_INF)
+
+
 def log_p_mw(
     params: ModelParameters,
     inputs: StarInputs,
@@ -606,20 +652,7 @@ def log_p_mw(
         above the central value at that age). Converting to per
         Gyr x dex x (kpc km/s)^2 x kpc adds ``ln(1000) + 2 ln(KPC_KMS)``.
     """
-    tau = _f(inputs.tau)
-    lz0 = birth_lz0(params, inputs.feh, tau, constants)
-    ok = (lz0 > 0) & (tau > 0) & (tau <= constants.tau_m) & (inputs.L_z > 0) & (inputs.J_R >= 0)
-    # Safe stand-ins keep every term (and its gradient) finite where the result is -inf anyway.
-    lz0_s = jnp.where(ok, lz0, mean_birth_lz(params, constants))
-    tau_s = jnp.where(ok, tau, 0.5 * constants.tau_m)
-    lz_s = jnp.where(ok, inputs.L_z, lz0_s)
-    jr_s = jnp.where(ok, inputs.J_R, 0.0)
-    total = (
-        log_p_lz0(params, lz0_s, constants)
-        + log_p_tau(params, tau_s, lz0_s, constants)
-        - jnp.log(feh_slope(params, lz0_s, constants))
-        + log_p_lz(params, lz_s, lz0_s, tau_s, constants)
-        + log_p_jr(params, jr_s, tau_s, inputs.kappa, inputs.R_circ, constants)
-        + log_p_z(params, inputs.z, lz_s, lz0_s, tau_s, inputs.nu, vertical)
-    )
-    return jnp.where(ok, total, _NEG_INF)
+    lz0 = birth_lz0(params, inputs.feh, _f(inputs.tau), constants)
+    # a safe stand-in keeps the slope (and its gradient) finite where the result is -inf anyway
+    lz0_s = jnp.where(lz0 > 0, lz0, mean_birth_lz(params, constants))
+    return log_p_birth(params, lz0, inputs, constants, vertical) - jnp.log(feh_slope(params, lz0_s, constants))

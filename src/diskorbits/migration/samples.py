@@ -77,14 +77,9 @@ from .model import (
     GuidingTable,
     StarInputs,
     default_guiding_table,
-    log_p_jr,
-    log_p_lz,
-    log_p_lz0,
-    log_p_tau,
-    log_p_z,
-    mean_birth_lz,
     prepare_inputs,
 )
+from .model import log_p_birth as _log_p_birth
 from .parameters import ModelConstants, ModelParameters
 from .redclump import AbstractRedClumpFraction, RedClumpFraction
 from .selection import Selection
@@ -477,53 +472,9 @@ def _draw_ages(gen: np.random.Generator, n: int, setup: SurveySetup, rate: float
     return out[:n]
 
 
-# --------------------------------------------------------------------------- #
-# The density with L_z0 in place of [Fe/H] (Eq. 16)
-# --------------------------------------------------------------------------- #
-@jax.jit
-def log_p_birth(
-    params: ModelParameters,
-    lz0,
-    inputs: StarInputs,
-    constants: ModelConstants = DEFAULT_CONSTANTS,
-    vertical: AbstractVerticalAction = DEFAULT_VERTICAL,
-):
-    """ln p(L_z0, tau, J_R, L_z, z | params): the integrand of Eq. A1 before the L_z0 integral.
-
-    ``ln p(L_z0) + ln p(tau | L_z0) + ln p(L_z | L_z0, tau) + ln p(J_R | tau, L_z)
-    + ln p(z | L_z, L_z0, tau)`` (Eqs. 1, 2, 4, 5, 11). With the [Fe/H] delta
-    integrated out this is the density of Eq. 16, so the survey volume does
-    not depend on the enrichment parameters. ``inputs.feh`` is ignored.
-    ``log_p_mw = log_p_birth(L_z0*) - ln|dF/dL_z0|`` at the birth
-    ``L_z0* = F^-1([Fe/H], tau)``.
-
-    Parameters
-    ----------
-    lz0 : array, kpc^2/Myr
-    inputs : StarInputs
-        Same shape as ``lz0``.
-
-    Returns
-    -------
-    array, ln of a density per (kpc^2/Myr) x Myr x (kpc^2/Myr)^2 x kpc;
-    ``-inf`` outside the support.
-    """
-    tau = jnp.asarray(inputs.tau)
-    lz0 = jnp.asarray(lz0)
-    ok = (lz0 > 0) & (tau > 0) & (tau <= constants.tau_m) & (inputs.L_z > 0) & (inputs.J_R >= 0)
-    # Safe stand-ins keep every term and its gradient finite where the result is -inf anyway.
-    lz0_s = jnp.where(ok, lz0, mean_birth_lz(params, constants))
-    tau_s = jnp.where(ok, tau, 0.5 * constants.tau_m)
-    lz_s = jnp.where(ok, inputs.L_z, lz0_s)
-    jr_s = jnp.where(ok, inputs.J_R, 0.0)
-    total = (
-        log_p_lz0(params, lz0_s, constants)
-        + log_p_tau(params, tau_s, lz0_s, constants)
-        + log_p_lz(params, lz_s, lz0_s, tau_s, constants)
-        + log_p_jr(params, jr_s, tau_s, inputs.kappa, inputs.R_circ, constants)
-        + log_p_z(params, inputs.z, lz_s, lz0_s, tau_s, inputs.nu, vertical)
-    )
-    return jnp.where(ok, total, -jnp.inf)
+#: :func:`diskorbits.migration.model.log_p_birth` (Eq. 16), compiled: the proposal
+#: weights call it outside any jit.
+log_p_birth = jax.jit(_log_p_birth)
 
 
 # --------------------------------------------------------------------------- #

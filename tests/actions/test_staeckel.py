@@ -6,7 +6,6 @@ configurations and call sizes <= 1024 stars (one padded batch shape).
 
 from __future__ import annotations
 
-import warnings
 
 import astropy.units as u
 import equinox as eqx

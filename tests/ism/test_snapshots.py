@@ -146,7 +146,7 @@ def test_one_sided_x_boundaries_and_trilinear_z():
 def test_looping_rule_and_time_interpolation():
     """Interval j uses snapshots s = j mod (n_t - 1) and s + 1, linearly (Eq. B7); after the last
     snapshot the run restarts at the first without interpolating last -> first."""
-    n, L, n_t = 8, 1.024, 4
+    n, L = 8, 1.024
     x = _grid(n, L)
     X, Y = np.meshgrid(x, x)
     amps = np.array([1.0, 2.0, 3.0, 4.0])

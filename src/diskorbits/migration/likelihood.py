@@ -39,21 +39,36 @@ once from an approximate ``q(true | obs)`` and propagated once to actions:
   noise ``ln D_obs ~ N(ln D, sigma)``;
 * age: ``ln tau ~ N(ln tau_obs, ln(10) age_err_dex)`` truncated to
   ``(0, tau_m]`` (the model's support); weight ``tau Z_tau / tau_obs``;
-* [Fe/H]: a defensive mixture (Hesterberg 1995) -- 1/8 of the samples
-  (stratified) uniform on ``[feh_obs - 0.5 dex, feh_obs + feh_err]``, the rest
-  Gaussian around the observed value -- because the model has a hard upper
-  edge in [Fe/H] (the central value at each age, Eqs. 7-10): a star observed
-  just above it would otherwise now and then have all its samples outside the
-  support and a likelihood of exactly zero at every parameter near the truth;
 * ``pmra``, ``pmdec``, ``v_los``: Gaussian around the observed value
   (weight 1, the noise being symmetric).
 
+The [Fe/H] noise is integrated over the birth angular momentum instead
+(a change of variables in Eq. A1, ``p_MW d[Fe/H] = p_birth dL_z0``):
+
+    int p_MW([Fe/H]) N([Fe/H]_obs; [Fe/H], s) d[Fe/H]
+        = int p_birth(L_z0) N([Fe/H]_obs; F(L_z0, tau), s) dL_z0,
+
+with ``p_birth`` of :func:`~diskorbits.migration.model.log_p_birth` (Eq. 16)
+and ``F`` the birth relation (Eqs. 7-10). Each Monte Carlo truth carries one
+``L_z0 = c + w t``: ``c = F^-1([Fe/H]_obs, tau)`` at the current parameters,
+``w`` the [Fe/H] error mapped through the local gradient, and ``t`` a fixed
+Student-t variate (:data:`LZ0_T_DOF` degrees of freedom, stratified per
+star) drawn once. The sample points move continuously with the parameters,
+so the likelihood has no jumps: sampling [Fe/H] directly put samples on
+either side of the gradient break and of the [Fe/H]_max edge, and every
+crossing was a jump in ln L that stalled gradient optimisers and NUTS. Why
+it stays continuous at the edges: ``p(L_z0)`` (Eq. 1) vanishes linearly at
+``L_z0 = 0``, and the scale ``w`` blends the two gradients smoothly across
+the break (:data:`BREAK_SOFTNESS_KPC`). The Student-t's heavier tails bound
+the weight ``N / q`` and reach stars observed above the [Fe/H] edge.
+
 A zero uncertainty gives the observed value itself (weight 1), so with no
 noise and ``n_mc = 1`` the per-star term is exactly the noise-free density.
-Everything that does not depend on the parameters -- importance weights,
+Everything else that does not depend on the parameters -- importance weights,
 Jacobians, ``g``, ``S``, ``f_RC`` -- is folded into one log weight per sample,
-so an evaluation is ``log_p_mw`` on ``(n_stars, n_mc)`` arrays, a
-``logsumexp`` per star, and the survey volume.
+so an evaluation is ``log_p_birth`` on ``(n_stars, n_mc)`` arrays, a
+``logsumexp`` per star, and the survey volume. A star with zero [Fe/H]
+error gets the exact Dirac collapse of :func:`~diskorbits.migration.model.log_p_mw`.
 
 Survey volume (Eqs. 15-16, B8)
 ------------------------------
@@ -96,7 +111,7 @@ from .. import (
     frames,
     units,
 )
-from .model import StarInputs, log_p_mw
+from .model import StarInputs, birth_feh, birth_lz0, feh_slope, log_p_birth, mean_birth_lz
 from .parameters import NAMES, ModelConstants, ModelParameters, table1
 from .samples import (
     ProposalConfig,
@@ -116,8 +131,8 @@ from .vertical import AbstractVerticalAction
 
 __all__ = [
     "CATALOGUE_COLUMNS",
-    "FEH_DEFENSIVE_FRACTION",
-    "FEH_DEFENSIVE_WIDTH",
+    "BREAK_SOFTNESS_KPC",
+    "LZ0_T_DOF",
     "Likelihood",
     "LikelihoodWarning",
     "build_likelihood",
@@ -298,41 +313,27 @@ def _truncated_lognormal(gen, mu, sigma, log_lo, log_hi, n):
     return np.exp(y), log_ratio
 
 
-#: Share of the [Fe/H] Monte Carlo samples drawn from the defensive (uniform) component.
-FEH_DEFENSIVE_FRACTION: float = 1.0 / 8.0
-#: The defensive component is uniform on [feh_obs - FEH_DEFENSIVE_WIDTH, feh_obs + feh_err], dex.
-FEH_DEFENSIVE_WIDTH: float = 0.5
+#: Degrees of freedom of the Student-t law of the birth angular-momentum samples.
+LZ0_T_DOF: float = 4.0
+#: Width (kpc in birth radius) over which the L_z0 sampling scale blends the two [Fe/H] gradients.
+BREAK_SOFTNESS_KPC: float = 0.25
 
 
-def _feh_samples(gen, feh, sigma, n):
-    """True [Fe/H] samples (rows: stars) and ``ln[p(obs | true) / q(true | obs)]``.
+def _lz0_variates(gen, n: int, n_mc: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed Student-t variates for the L_z0 samples, (n, n_mc), and their log density.
 
-    ``q`` is a defensive mixture (Hesterberg 1995): a share ``eps`` of the
-    samples, stratified, from a uniform law reaching ``FEH_DEFENSIVE_WIDTH``
-    below the observed value, the rest from the Gaussian noise model. The
-    model has no stars above the central [Fe/H] of their age (Eqs. 7-10), so
-    a star observed just above it would otherwise, now and then, have every
-    sample outside the model's support and a likelihood of exactly zero.
-    The weights stay bounded by ``1 / (1 - eps)``; with ``n = 1`` or no
-    noise the Gaussian (or the observed value) alone is used.
+    Stratified per star (one draw in each of ``n_mc`` equal-probability
+    strata, then shuffled so that the pairing with the other truths is
+    random): the per-star integral then converges faster than with
+    independent draws. With ``n_mc = 1`` the single variate is 0 (the centre).
     """
-    feh, sigma = np.asarray(feh)[:, None], np.asarray(sigma)[:, None]
-    zero = sigma == 0
-    s = np.where(zero, 1.0, sigma)
-    x = feh + s * gen.standard_normal((feh.shape[0], n))
-    n1 = max(1, round(n * FEH_DEFENSIVE_FRACTION)) if n >= 2 else 0
-    log_ratio = np.zeros_like(x)  # pure Gaussian proposal: p(obs | x) / q(x | obs) = 1
-    if n1:
-        eps = n1 / n
-        lo, width = feh - FEH_DEFENSIVE_WIDTH, FEH_DEFENSIVE_WIDTH + s
-        strata = (np.arange(n1) + gen.uniform(0.0, 1.0, (feh.shape[0], n1))) / n1
-        x[:, :n1] = lo + width * strata
-        log_noise = -0.5 * ((x - feh) / s) ** 2 - np.log(s) - 0.5 * _LOG_2PI
-        with np.errstate(divide="ignore"):
-            log_uniform = np.where((x >= lo) & (x <= lo + width), -np.log(width), -np.inf)
-        log_q = np.logaddexp(math.log1p(-eps) + log_noise, math.log(eps) + log_uniform)
-        log_ratio = log_noise - log_q
-    return np.where(zero, feh, x), np.where(zero, 0.0, log_ratio)
+    if n_mc == 1:
+        t = np.zeros((n, 1))
+    else:
+        strata = (np.arange(n_mc) + gen.uniform(0.0, 1.0, (n, n_mc))) / n_mc
+        t = stats.t.ppf(strata, LZ0_T_DOF)
+        t = np.take_along_axis(t, np.argsort(gen.uniform(size=(n, n_mc)), axis=1), axis=1)
+    return t, stats.t.logpdf(t, LZ0_T_DOF)
 
 
 def _star_samples(gen, obs: dict, setup: SurveySetup, n_mc: int, executor) -> tuple[StarInputs, np.ndarray]:
@@ -354,7 +355,6 @@ def _star_samples(gen, obs: dict, setup: SurveySetup, n_mc: int, executor) -> tu
     tau, lw_tau = _truncated_lognormal(
         gen, np.log(tau_obs), obs["age_err_dex"] * _LN10, np.full(n, -np.inf), np.full(n, math.log(setup.tau_m)), n_mc
     )
-    feh, lw_feh = _feh_samples(gen, obs["feh"], obs["feh_err"], n_mc)
     eps = gen.standard_normal((3, n, n_mc))
     pmra = obs["pmra"][:, None] + obs["pmra_err"][:, None] * eps[0]
     pmdec = obs["pmdec"][:, None] + obs["pmdec_err"][:, None] * eps[1]
@@ -368,7 +368,7 @@ def _star_samples(gen, obs: dict, setup: SurveySetup, n_mc: int, executor) -> tu
     k_D = D * frames.MASYR_RADMYR  # kpc/Myr per mas/yr at distance D
     with np.errstate(divide="ignore"):
         log_w = (
-            lw_D + lw_tau + lw_feh
+            lw_D + lw_tau
             + 2.0 * np.log(D) + np.log(np.cos(np.radians(b)))[:, None]  # (x, y, z) -> (l, b, D)
             + 2.0 * np.log(k_D)  # (v_x, v_y, v_z) -> (pmra, pmdec, v_los)
             - 2.0 * _LOG_2PI  # uniform in-plane angles
@@ -387,6 +387,7 @@ def _star_samples(gen, obs: dict, setup: SurveySetup, n_mc: int, executor) -> tu
     nbad = int(np.count_nonzero(bad))
     if nbad:
         warnings.warn(f"actions failed for {nbad} of {bad.size} Monte Carlo samples; they get zero weight", LikelihoodWarning, stacklevel=3)
+    feh = np.broadcast_to(obs["feh"][:, None], tau.shape)  # the observed value: see the module notes
     inputs = _safe_inputs(setup, tau, feh, act["J_R"], act["L_z"], cyl["z"], cyl["R"], bad)
     return inputs, log_w
 
@@ -397,7 +398,8 @@ def _star_samples(gen, obs: dict, setup: SurveySetup, n_mc: int, executor) -> tu
 class Likelihood(eqx.Module):
     """ln L(params) of Frankel et al. (2020), Eq. 17, for one catalogue, with everything precomputed.
 
-    ``ln L = sum_i ln[(1/n_mc) sum_s exp(log_weight_is) p_MW(x_is | params)] - n_stars ln V_S(params)``
+    ``ln L = sum_i ln[(1/n_mc) sum_s exp(log_weight_is) p_birth(L_z0_is, x_is) N([Fe/H]_i | F(L_z0_is)) / q(L_z0_is)]
+    - n_stars ln V_S(params)`` (see the module notes for the L_z0 samples).
 
     Build it with :func:`build_likelihood`. Calling it with a parameter
     vector in display units (order :data:`~diskorbits.migration.NAMES`,
@@ -414,6 +416,12 @@ class Likelihood(eqx.Module):
     log_weight : array (n_stars, n_mc)
         Parameter-independent log weights (importance weights, Jacobians,
         ``g(v_z)``, ``S``, ``f_RC``; see the module notes); ``-inf`` for unusable samples.
+    feh_obs, feh_err : array (n_stars, 1), dex
+        Observed [Fe/H] and its Gaussian uncertainty (0: no noise, exact collapse).
+    lz0_t : array (n_stars, n_mc)
+        Fixed Student-t variates placing the L_z0 samples (:func:`_lz0_variates`).
+    lz0_log_t : array (n_stars, n_mc)
+        Their log density.
     volume : VolumeSample
         Survey-volume proposal set.
     constants : ModelConstants
@@ -424,6 +432,10 @@ class Likelihood(eqx.Module):
 
     inputs: StarInputs
     log_weight: jax.Array
+    feh_obs: jax.Array
+    feh_err: jax.Array
+    lz0_t: jax.Array
+    lz0_log_t: jax.Array
     volume: VolumeSample
     constants: ModelConstants
     vertical: AbstractVerticalAction
@@ -453,9 +465,33 @@ class Likelihood(eqx.Module):
         # no NaN leaks into the gradient of the final where (double-where pattern).
         return ModelParameters.from_vector(jnp.where(valid, v, self.reference)), valid
 
+    def _sample_terms(self, params):
+        """ln of each Monte Carlo sample's contribution, (n_stars, n_mc): the parameter-dependent
+        ``ln[p_birth(L_z0) N([Fe/H]_obs; F(L_z0, tau), sigma) / q(L_z0)]`` plus :attr:`log_weight`."""
+        c = self.constants
+        tau = self.inputs.tau
+        centre = birth_lz0(params, self.feh_obs, tau, c)
+        noisy = self.feh_err > 0
+        # kpc of birth radius per dex, blended smoothly across the break so the samples never jump
+        inner = jax.nn.sigmoid((c.R_break - centre / c.v_circ) / BREAK_SOFTNESS_KPC)
+        # a star observed above the [Fe/H]_max edge has its centre at L_z0 < 0: keep the samples
+        # in the support with a smooth floor (any continuous centre is a valid proposal)
+        floor = BREAK_SOFTNESS_KPC * c.v_circ
+        centre = jnp.where(noisy, floor * jax.nn.softplus(centre / floor), centre)
+        kpc_per_dex = inner / jnp.abs(c.grad_inner) + (1.0 - inner) / jnp.abs(params.grad_FeH)
+        scale = jnp.where(noisy, self.feh_err * c.v_circ * kpc_per_dex, 1.0)
+        lz0 = jnp.where(noisy, centre + scale * self.lz0_t, centre)
+        err = jnp.where(noisy, self.feh_err, 1.0)
+        resid = (self.feh_obs - birth_feh(params, lz0, tau, c)) / err
+        log_noise_over_q = -0.5 * resid**2 - jnp.log(err) - 0.5 * _LOG_2PI - (self.lz0_log_t - jnp.log(scale))
+        # no [Fe/H] noise: the Dirac collapse of Eq. A1 (Jacobian 1 / |dF/dL_z0|)
+        safe = jnp.where(lz0 > 0, lz0, mean_birth_lz(params, c))
+        log_jacobian = -jnp.log(feh_slope(params, safe, c))
+        lp = log_p_birth(params, lz0, self.inputs, c, self.vertical)
+        return lp + jnp.where(noisy, log_noise_over_q, log_jacobian) + self.log_weight
+
     def _star_terms(self, params):
-        lp = log_p_mw(params, self.inputs, self.constants, self.vertical)
-        return logsumexp(lp + self.log_weight, axis=1) - math.log(self.n_mc)
+        return logsumexp(self._sample_terms(params), axis=1) - math.log(self.n_mc)
 
     def _check_vector(self, vector):
         if jnp.shape(vector) != (len(NAMES),):
@@ -586,7 +622,7 @@ def _log_likelihood(lik: Likelihood, vector):
 def _star_stats(lik: Likelihood, vector):
     # One program for both per-star numbers (one compilation per catalogue shape).
     params, valid = lik._params(vector)
-    a = log_p_mw(params, lik.inputs, lik.constants, lik.vertical) + lik.log_weight
+    a = lik._sample_terms(params)
     lse = logsumexp(a, axis=1)
     ess = jnp.exp(2.0 * lse - logsumexp(2.0 * a, axis=1))
     return jnp.where(valid, lse - math.log(lik.n_mc), -jnp.inf), jnp.where(valid, ess, jnp.nan)
@@ -674,13 +710,17 @@ def build_likelihood(
         raise ValueError(f"'reference' must be a valid parameter vector of length {len(NAMES)} in display units")
 
     inputs, log_w = _star_samples(gen, obs, setup, int(n_mc), executor)
+    lz0_t, lz0_log_t = _lz0_variates(gen, obs["feh"].size, int(n_mc))
     if volume is None:
         volume = draw_volume_sample(gen, n_volume, setup, ProposalConfig() if proposal is None else proposal, executor=executor)
     elif not isinstance(volume, VolumeSample):
         raise TypeError(f"'volume' must be a VolumeSample (draw_volume_sample), got {type(volume).__name__}")
     elif not eqx.tree_equal(volume.constants, setup.constants) or not eqx.tree_equal(volume.vertical, setup.vertical):
         raise ValueError("'volume' was drawn with other ModelConstants or vertical law than 'setup'")
-    lik = Likelihood(inputs, jnp.asarray(log_w), volume, setup.constants, setup.vertical, reference)
+    lik = Likelihood(
+        inputs, jnp.asarray(log_w), jnp.asarray(obs["feh"][:, None]), jnp.asarray(obs["feh_err"][:, None]),
+        jnp.asarray(lz0_t), jnp.asarray(lz0_log_t), volume, setup.constants, setup.vertical, reference,
+    )  # fmt: skip
     if check:
         lik.check(min_ess=min_ess)
     return lik

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import equinox as eqx
 
 from .base import AbstractPotential
 

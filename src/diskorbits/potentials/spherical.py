@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import abc
 
-import jax.numpy as jnp
 
 from .base import AbstractPotential, _safe_sqrt
 

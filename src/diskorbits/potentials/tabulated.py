@@ -25,7 +25,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import units
-from .base import AbstractPotential
 from .spherical import AbstractSphericalPotential
 
 __all__ = ["TabulatedSphericalPotential"]

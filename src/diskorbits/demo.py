@@ -226,9 +226,8 @@ def _migration_section(outdir: Path, n_stars: int, n_mc: int) -> dict:
     import warnings
 
     import astropy.units as u
-    import jax
 
-    from .migration import NAMES, build_likelihood, fit, load_mock_config, rms_delta_lz, table1
+    from .migration import NAMES, build_likelihood, fit, laplace_errors, load_mock_config, rms_delta_lz, table1
     from .migration.likelihood import LikelihoodWarning
 
     # configs/migration/mock_small.toml: Table 1 truth, no selection within 3 kpc, the paper's noise
@@ -248,14 +247,9 @@ def _migration_section(outdir: Path, n_stars: int, n_mc: int) -> dict:
         warnings.simplefilter("ignore")  # start disagreements are in the fit file and printed below
         result = fit(lik, sampler="none", mle_starts=2, mle_options={"guess": truth}, seed=0, path=path, overwrite=True)
     best = result.mle_vector
-    # Laplace errors: the curvature of ln L at the MLE, in display units
-    hess = np.asarray(jax.hessian(lambda v: lik(v))(best))
-    try:
-        var = np.diag(np.linalg.inv(-hess))
-    except np.linalg.LinAlgError:
-        var = np.full(best.shape, np.nan)
-    # NaN where ln L is not curved downwards (an MLE on a face of the box or short of the optimum)
-    sd = np.sqrt(np.where(var > 0, var, np.nan))
+    # Laplace errors: the curvature of ln L at the MLE, in display units (NaN where it is
+    # not curved downwards: an MLE on a face of the box or short of the optimum)
+    sd, _ = laplace_errors(lik, best)
     to_kpckms = u.kpc * u.km / u.s
     return {
         "n_stars": int(len(mock)),

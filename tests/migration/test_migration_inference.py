@@ -18,6 +18,7 @@ from diskorbits.migration.inference import (
     PRIOR_BOUNDS,
     MigrationFit,
     fit,
+    laplace_errors,
     make_problem,
     prior_bounds,
     read_fit,
@@ -243,3 +244,20 @@ def test_emcee_without_laplace_error_bars_falls_back_to_a_box_share(tmp_path):
     # emcee was given that hypercube explicitly (and stored it with its settings)
     np.testing.assert_allclose(f.sampling.settings["width"], EMCEE_FALLBACK_WIDTH * (HI - LO), rtol=1e-12)
     assert read_fit(tmp_path / "e.h5").meta["emcee_hypercube"] == f.meta["emcee_hypercube"]
+
+
+def test_laplace_errors_are_the_gaussian_widths_and_refuse_a_saddle():
+    # correlated Gaussian: the Laplace covariance is exactly the input covariance
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(len(NAMES), len(NAMES)))
+    cov = a @ a.T / len(NAMES) + np.diag(SD**2)
+    prec = jnp.asarray(np.linalg.inv(cov))
+    mu = jnp.asarray(MU)
+    sd, c = laplace_errors(lambda t: -0.5 * (t - mu) @ prec @ (t - mu), MU)
+    np.testing.assert_allclose(c, cov, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(sd, np.sqrt(np.diag(cov)), rtol=1e-8)
+    # a saddle (one direction curved upwards): no covariance, NaN for that direction
+    sign = jnp.ones(len(NAMES)).at[2].set(-1.0)
+    sd, c = laplace_errors(lambda t: -0.5 * jnp.sum(sign * ((t - mu) / SD) ** 2), MU)
+    assert c is None
+    assert np.isnan(sd[2]) and np.all(np.isfinite(np.delete(sd, 2)))

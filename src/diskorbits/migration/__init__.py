@@ -88,11 +88,13 @@ from .inference import (
     SAMPLERS,
     MigrationFit,
     fit,
+    laplace_errors,
     make_problem,
     prior_bounds,
     read_fit,
     write_fit,
 )
+from .kepler import MIGLIO2021_FRAME, read_kepler_miglio2021
 from .likelihood import Likelihood, LikelihoodWarning, build_likelihood, read_observations
 from .mock import NoiseModel, make_mock, write_mock
 from .mock_config import MockConfig, load_mock_config, selection_from_spec
@@ -200,11 +202,15 @@ __all__ = [
     "LikelihoodWarning",
     "build_likelihood",
     "read_observations",
+    # real data (Miglio et al. 2021 Kepler giants)
+    "MIGLIO2021_FRAME",
+    "read_kepler_miglio2021",
     # inference and summaries (Sec. 4.3, Table 1)
     "PRIOR_BOUNDS",
     "SAMPLERS",
     "MigrationFit",
     "fit",
+    "laplace_errors",
     "make_problem",
     "prior_bounds",
     "read_fit",

@@ -159,6 +159,21 @@ def test_nuts_from_init_point_and_different_key(problem):
     assert moment_z(r.posterior, MU, COV) < Z_MAX
 
 
+@pytest.mark.filterwarnings("ignore::diskorbits.sampling.ConvergenceWarning")  # 150 draws: low ESS is expected
+def test_nuts_can_keep_the_laplace_metric(problem):
+    # adapt_mass="auto" with an init: the Laplace metric is kept (no slow windows), only the
+    # step size adapts -- and the draws still have the target's moments
+    init = {"a": 1.0, "b": -0.5, "c": 2.0, "e": 0.2}
+    r = run_nuts(problem, 4, n_warmup=150, n_draws=300, chunk_size=CHUNK, init=init, dense_mass=True, adapt_mass="auto")
+    assert r.meta["mass_adapted"] is False
+    assert moment_z(r.posterior, MU, COV) < Z_MAX
+    # without an init there is no Laplace metric: "auto" adapts
+    r = run_nuts(problem, 4, n_warmup=20, n_draws=4, chunk_size=CHUNK, adapt_mass="auto")
+    assert r.meta["mass_adapted"] is True
+    with pytest.raises(ValueError, match="adapt_mass"):
+        run_nuts(problem, 0, adapt_mass="sometimes")
+
+
 def test_nuts_settings_are_validated(problem):
     with pytest.raises(ValueError, match="target_accept"):
         run_nuts(problem, 0, target_accept=1.2)

@@ -245,7 +245,7 @@ def register(app: typer.Typer) -> None:
         near_table1: bool = typer.Option(False, "--mle-near-table1", help="Draw the MLE starts around Table 1 (+-10% of the box) instead of in the whole prior box."),
         n_mc: int = typer.Option(80, "--mc-samples", min=1, help="Monte Carlo samples of the truth per star (paper: 80)."),
         n_volume: int = typer.Option(100_000, "--volume-samples", min=100, help="Proposal samples of the survey volume."),
-        n_warmup: int | None = typer.Option(None, "--warmup", min=0, help="NUTS warmup steps (default 200, dense mass matrix)."),
+        n_warmup: int | None = typer.Option(None, "--warmup", min=0, help="NUTS warmup steps (default 100; the dense Laplace metric of the MLE is kept, the step size adapted)."),
         n_draws: int | None = typer.Option(None, "--draws", min=4, help="NUTS draws per chain (default 300)."),
         n_chains: int | None = typer.Option(None, "--chains", min=1, help="NUTS chains (default 2)."),
         n_walkers: int | None = typer.Option(None, "--walkers", min=22, help="emcee walkers (paper: 52)."),

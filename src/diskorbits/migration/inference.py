@@ -103,11 +103,11 @@ FIT_FORMAT = "diskorbits.migration.fit/1"
 #: Accepted values of ``fit(..., sampler=)``.
 SAMPLERS: tuple[str, ...] = ("nuts", "emcee", "none")
 #: NUTS settings of :func:`fit` where ``sampler_options`` does not give them: two chains
-#: (one per core of a laptop-class CPU), a dense mass matrix started at the Laplace
-#: covariance of the MLE (the parameters are strongly correlated, e.g. R_d0 and x_io),
-#: which is why a short warmup suffices. On the 7,000-star Table-1 mock this is a
-#: converged posterior (R-hat < 1.01, bulk ESS > 200; ``docs/migration.md``).
-NUTS_DEFAULTS: dict[str, Any] = {"n_warmup": 200, "n_draws": 300, "n_chains": 2, "dense_mass": True}
+#: (one per core of a laptop-class CPU) and the dense Laplace covariance of the MLE as
+#: the metric, kept through warmup (``adapt_mass="auto"``; the parameters are strongly
+#: correlated, e.g. R_d0 and x_io, and a dense matrix re-estimated from Stan's short
+#: windows was much worse), so that the warmup only tunes the step size.
+NUTS_DEFAULTS: dict[str, Any] = {"n_warmup": 100, "n_draws": 300, "n_chains": 2, "dense_mass": True, "adapt_mass": "auto"}
 #: Side of emcee's starting hypercube, as a share of the prior box, when the MLE has no Laplace error bars.
 EMCEE_FALLBACK_WIDTH: float = 0.1
 

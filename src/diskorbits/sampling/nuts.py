@@ -194,7 +194,7 @@ def _initial_points(problem, key, n_chains, init, init_spread, metric, dense):
         m = cov if dense else np.diag(cov)
     else:
         m = np.eye(dim) if dense else np.ones(dim)
-    return u, np.broadcast_to(m, (n_chains,) + m.shape).copy()
+    return u, np.broadcast_to(m, (n_chains,) + m.shape).copy(), cov is not None
 
 
 def _check_positive_int(name, v, minimum=1):
@@ -214,6 +214,7 @@ def run_nuts(
     init_spread: float = 2.0,
     initial_metric: str = "auto",
     dense_mass: bool = False,
+    adapt_mass: bool | str = True,
     initial_step_size: float = 1.0,
     target_accept: float = 0.8,
     max_tree_depth: int = 10,
@@ -250,6 +251,14 @@ def run_nuts(
         (``"auto"`` when available), or the identity.
     dense_mass : bool
         Adapt a dense inverse mass matrix instead of a diagonal one.
+    adapt_mass : bool or "auto"
+        Re-estimate the mass matrix in Stan's slow windows (True), or keep the
+        initial one and adapt only the step size (False). ``"auto"`` keeps a
+        Laplace metric when there is one and adapts otherwise. Why keep it: a
+        short warmup has slow windows of 25-50 draws, too few for a dense
+        matrix in ~10 dimensions, and near a Gaussian optimum the Laplace
+        covariance is already the posterior's (the Frankel et al. 2020 fit:
+        the first window's estimate cut the step size tenfold).
     initial_step_size, target_accept : float
         Dual-averaging start and target mean acceptance probability (0 < target < 1).
     max_tree_depth : int
@@ -302,6 +311,8 @@ def run_nuts(
         raise ValueError(f"initial_step_size must be positive, got {initial_step_size!r}")
     if not float(init_spread) >= 0 or not np.isfinite(init_spread):
         raise ValueError(f"init_spread must be non-negative, got {init_spread!r}")
+    if adapt_mass not in (True, False, "auto"):
+        raise ValueError(f"adapt_mass must be True, False or 'auto', got {adapt_mass!r}")
     if initial_metric not in ("auto", "laplace", "identity"):
         raise ValueError(f"initial_metric must be 'auto', 'laplace' or 'identity', got {initial_metric!r}")
     if stop_after_chunks is not None:
@@ -310,7 +321,7 @@ def run_nuts(
     settings = {
         "parameters": problem.describe(), "n_warmup": n_warmup, "n_draws": n_draws, "n_chains": n_chains,
         "init": None if init_point is None else init_point.tolist(), "init_spread": float(init_spread),
-        "initial_metric": initial_metric, "dense_mass": bool(dense_mass), "initial_step_size": float(initial_step_size),
+        "initial_metric": initial_metric, "dense_mass": bool(dense_mass), "adapt_mass": adapt_mass, "initial_step_size": float(initial_step_size),
         "target_accept": float(target_accept), "max_tree_depth": max_tree_depth, "chunk_size": chunk_size,
         "key_data": key_data.tolist(), "kernel": f"blackjax {blackjax.__version__} nuts (multinomial)",
     }  # fmt: skip
@@ -319,16 +330,13 @@ def run_nuts(
                                resume=resume, overwrite=overwrite)  # fmt: skip
     k_init, k_steps = jax.random.fold_in(key, _PHASE_INIT), jax.random.fold_in(key, _PHASE_STEPS)
     total = n_warmup + n_draws
-    slow_w, end_w = warmup_schedule(n_warmup)
-    adapting_all = np.arange(total) < n_warmup
-    slow_all = np.concatenate([slow_w, np.zeros(n_draws, dtype=bool)])
-    end_all = np.concatenate([end_w, np.zeros(n_draws, dtype=bool)])
     warm_keys = ("accept_prob", "divergent", "n_steps", "step_size")
     draw_keys = ("theta", "log_prob", "accept_prob", "divergent", "n_steps", "tree_depth", "energy")
 
     # ---- fresh start or checkpoint
     if prepared is None:
-        u0, m0 = _initial_points(problem, k_init, n_chains, init_point, float(init_spread), initial_metric, dense_mass)
+        u0, m0, laplace = _initial_points(problem, k_init, n_chains, init_point, float(init_spread), initial_metric, dense_mass)
+        mass_adapted = (not laplace) if adapt_mass == "auto" else bool(adapt_mass)
         states = _init_states(problem, jnp.asarray(u0))
         bad = np.nonzero(~np.isfinite(np.asarray(states.logdensity)))[0]
         if bad.size:
@@ -347,9 +355,17 @@ def run_nuts(
         states = jax.tree.unflatten(jax.tree.structure(template_states), leaves[:n_s])
         adapt = jax.tree.unflatten(jax.tree.structure(template_adapt), leaves[n_s:])
         done = int(json.loads(state["json"])["steps_done"])
+        mass_adapted = bool(json.loads(state["json"]).get("mass_adapted", True))
         elapsed, n_eval = float(old.meta.get("wall_time_s", 0.0)), int(old.meta.get("n_evaluations", 0))
         warm = {k: old.stats[f"warmup_{k}"] for k in warm_keys}
         rec = {"theta": old.samples, "log_prob": old.log_prob, **{k: old.stats[k] for k in draw_keys[2:]}}
+
+    slow_w, end_w = warmup_schedule(n_warmup)
+    if not mass_adapted:
+        slow_w, end_w = np.zeros_like(slow_w), np.zeros_like(end_w)
+    adapting_all = np.arange(total) < n_warmup
+    slow_all = np.concatenate([slow_w, np.zeros(n_draws, dtype=bool)])
+    end_all = np.concatenate([end_w, np.zeros(n_draws, dtype=bool)])
 
     def build(complete, diagnostics=None):
         from .. import __version__
@@ -364,14 +380,15 @@ def run_nuts(
             upper=np.asarray(problem.upper), sampler="nuts", settings=settings, seed=seed, key_data=key_data,
             stats=stats, burn=0, diagnostics=diagnostics, complete=complete, version=__version__,
             meta={"wall_time_s": elapsed, "n_evaluations": n_eval, "draws_done": max(done - n_warmup, 0),
-                  "warmup_done": min(done, n_warmup), "loglike_at_center": loglike_center},
+                  "warmup_done": min(done, n_warmup), "loglike_at_center": loglike_center,
+                  "mass_adapted": mass_adapted},
         )  # fmt: skip
 
     def save():
         if path is not None:
             leaves = jax.tree.leaves(states) + jax.tree.leaves(adapt)
             _write_file(path, build(False), {"leaves": [np.asarray(x) for x in leaves],
-                                             "json": json.dumps({"steps_done": done})})  # fmt: skip
+                                             "json": json.dumps({"steps_done": done, "mass_adapted": mass_adapted})})  # fmt: skip
 
     chunks = 0
     bar = as_progress(progress)

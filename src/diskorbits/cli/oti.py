@@ -10,10 +10,14 @@ A thin layer over :mod:`diskorbits.torusimaging`:
   inference of (disk mass factor, h_z, z_sun, v_z,sun) per element and joint
   (:func:`~diskorbits.torusimaging.bootstrap_inference`), optionally the 1-D
   a2 scan; catalogue reading in :mod:`diskorbits.torusimaging.catalogue`;
+* ``oti profile CATALOG --elements FE_H,O_FE --h-z 0.20,0.24,0.28 -o PROFILE.h5``
+  -- the fits at each of a grid of fixed disk scale heights and the profiled
+  statistic (:func:`~diskorbits.torusimaging.profile_inference`);
 * ``oti summary RESULT.h5`` -- a Table-1-like table (per element, joint, and
-  the paper's values);
+  the paper's values); for a profile file, the profile table;
 * ``oti plot RESULT.h5 -o DIR`` -- Fig. 5-7-style figures
-  (:mod:`diskorbits.plotting.torusimaging`, :mod:`diskorbits.plotting.oti_results`).
+  (:mod:`diskorbits.plotting.torusimaging`, :mod:`diskorbits.plotting.oti_results`);
+  for a profile file, the statistic and the disk mass factor against h_z.
 """
 
 from __future__ import annotations
@@ -195,6 +199,101 @@ def _print_table1(t1: dict, title: str) -> None:
         console.print(
             f"a2 scan ({scan['ratio']}): a2 = 0 at M_disk/M*_disk = {scan['crossing']:.3f} ± {scan['crossing_error']:.3f}"
         )
+
+
+def _h_z_grid(text: str) -> list[float]:
+    """``--h-z`` values (kpc); the library checks them (> 0, >= 3, distinct)."""
+    out = []
+    for item in _split(text, "--h-z"):
+        try:
+            out.append(float(item))
+        except ValueError:
+            _fail(f"--h-z takes comma-separated scale heights in kpc, e.g. 0.20,0.24,0.28; got {item!r}")
+    return out
+
+
+def _is_profile(path: Path) -> bool:
+    """Whether ``path`` is an HDF5 file written by ``oti profile`` (anything else: False)."""
+    try:
+        import h5py
+
+        from ..torusimaging.profile import PROFILE_FORMAT
+
+        with h5py.File(path, "r") as h:
+            return h.attrs.get("format") == PROFILE_FORMAT
+    except (OSError, ValueError):
+        return False
+
+
+def _print_profile(d: dict, title: str) -> None:
+    """Rich table of :meth:`HzProfile.to_dict` (plus the CLI's catalogue info)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    t.add_column("h_z [kpc]", justify="right")
+    rows = [(key, label, mult, fmt, unit) for key, label, mult, fmt, unit in _TABLE1_ROWS[:-1] if key != "h_z"]
+    for _, label, _, _, unit in rows:
+        t.add_column(label + (f" [{unit}]" if unit else ""), justify="right")
+    t.add_column("S", justify="right")
+    t.add_column("S - min S", justify="right")
+    t.add_column("note")
+    for row in d["grid"]:
+        cells = [f"{row['h_z']:.3f}"]
+        for key, _, mult, fmt, _ in rows:
+            e = row[key]
+            if e.get("fixed"):
+                cells.append(f"{e['mean'] * mult:{fmt}} (fixed)")
+            else:
+                cells.append(f"{e['mean'] * mult:{fmt}} ± {e['std'] * mult:{fmt}}")
+        cells.append(f"{row['statistic']:.2f}")
+        cells.append(f"{row['delta_statistic']:.2f} ± {row['delta_statistic_std']:.2f}")
+        cells.append(row["note"][:60])
+        t.add_row(*cells)
+    console = Console()
+    console.print(t)
+    b, st, cfg = d["best_h_z"], d["statistic"], d["config"]
+    console.print(
+        f"{cfg.get('n_stars')} stars, {cfg.get('n_bootstrap')} bootstrap trials per h_z ({cfg.get('method')}, joint: "
+        f"{cfg.get('joint')}); free: {', '.join(d['free'])}; ratios: {', '.join(d['ratios'])}; S: "
+        f"{st['n_residuals']} residuals - {st['n_free']} free = {st['dof']} dof"
+    )
+    console.print(
+        f"best h_z = {b['value']:.3f} ± {b['std']:.3f} kpc (bootstrap, {b['n_trials_at_edge']} of {b['n_trials']} "
+        f"trials at a grid edge; formal Delta S = 1: {b['formal_lower']:.3f}-{b['formal_upper']:.3f}); largest rise "
+        f"{b['rise_significance']:.1f} sigma"
+    )
+    if b["flat"]:
+        console.print(
+            "[yellow]the profile is flat: no h_z of the grid is disfavoured by 2 bootstrap sigma, so these data do not "
+            "locate h_z; quote the fits at fixed h_z (the disk mass / h_z trade-off) instead[/yellow]"
+        )
+    elif b["at_edge"]:
+        console.print("[yellow]the minimum is at the grid edge: widen the grid[/yellow]")
+    truth = (d.get("catalogue") or cfg.get("catalogue") or {}).get("truth")
+    if truth:
+        console.print(f"truth: M_disk/M*_disk {truth['disk_mass_factor']:g}, h_z {truth['h_z_kpc']:g} kpc")
+
+
+def _plot_profile(path: Path, outdir: Path, fmt: str) -> list[str]:
+    """``oti plot PROFILE.h5``: the h_z profile figure; returns the files written."""
+    import matplotlib.pyplot as plt
+
+    from ..plotting.oti_results import plot_hz_profile
+    from ..torusimaging.profile import read_oti_profile
+
+    prof = read_oti_profile(path)
+    truth_d = (prof.config.get("catalogue") or {}).get("truth")
+    truth = None if not truth_d else (truth_d["disk_mass_factor"], truth_d["h_z_kpc"])
+    fig = plot_hz_profile(
+        prof.h_z_grid, prof.delta_statistic, prof.delta_statistic_std, prof.mean[:, 0], prof.std[:, 0],
+        best=prof.best_h_z, interval=prof.interval, truth=truth, flat=prof.flat, title=f"OTI h_z profile: {path.name}",
+    )
+    outdir.mkdir(parents=True, exist_ok=True)
+    out = outdir / f"oti_hz_profile.{fmt}"
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return [str(out)]
 
 
 def register(app: typer.Typer) -> None:
@@ -410,14 +509,109 @@ def register(app: typer.Typer) -> None:
             _print_table1(t1, f"OTI fit: {catalogue.name} ({cat.data.n_stars} stars)")
             typer.echo(f"wrote {output}")
 
+    @oti_app.command("profile")
+    def profile_command(
+        catalogue: Path = typer.Argument(..., help="Mock (oti mock) or APOGEE-like catalogue (oti select output)."),
+        elements: str = typer.Option(..., "--elements", help="Comma-separated abundance ratios, e.g. FE_H,O_FE."),
+        h_z: str = typer.Option(..., "--h-z", help="Comma-separated fixed scale heights, kpc (>= 3 values > 0), e.g. 0.20,0.24,0.28,0.32,0.36."),
+        output: Path = typer.Option(..., "--output", "-o", help="HDF5 profile file to write (atomically)."),
+        n_bootstrap: int = typer.Option(128, "--bootstrap", min=2, help="Bootstrap trials per h_z (PW2021: 128)."),
+        free: str = typer.Option(
+            "disk_mass_factor,z_sun,v_z_sun", "--free", help="Comma-separated parameters fitted at each h_z (not h_z; others fixed at fiducial)."
+        ),
+        method: str = typer.Option("gauss-newton", "--method", help="gauss-newton, nelder-mead or gradient (as 'oti fit')."),
+        joint: str | None = typer.Option(
+            None, "--joint",
+            help="stacked or inverse-covariance: the estimate at which the statistic is evaluated (default stacked "
+            "for gauss-newton with >= 2 elements).",
+        ),
+        k: int = typer.Option(64, "--k", min=1, help="Action-space neighbours per star (PW2021: 64)."),
+        metric: str = typer.Option("spread", "--metric", help="Neighbour metric: spread (scale fixed at the fiducial model) or raw."),
+        workers: int | None = typer.Option(None, "--workers", min=1, help="Local worker processes (default all cores; 1 = serial)."),
+        scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786."),
+        seed: int = typer.Option(0, "--seed", min=0, help="Bootstrap seed (the same resamples at every h_z)."),
+        maxiter: int | None = typer.Option(None, "--maxiter", min=1, help="Iteration limit (Gauss-Newton: stencil iterations, default 6)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUTPUT if it exists."),
+        show_progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
+        as_json: bool = typer.Option(False, "--json", help="Print the profile as JSON on stdout."),
+    ) -> None:
+        """Profile over fixed h_z: fit the free parameters at each scale height, report the statistic and the best h_z."""
+        import dataclasses
+
+        from ..torusimaging.inference import JOINT_METHODS, METHODS
+        from ..torusimaging.neighbours import ACTION_METRICS
+        from ..torusimaging.objective import PARAMETER_NAMES
+
+        names = _split(elements, "--elements")
+        grid = _h_z_grid(h_z)
+        free_names = _split(free, "--free")
+        bad = [f for f in free_names if f not in PARAMETER_NAMES]
+        if bad:
+            _fail(f"unknown parameter(s) {', '.join(bad)} in --free; choose from {', '.join(PARAMETER_NAMES)}")
+        if method not in METHODS:
+            _fail(f"--method must be one of {', '.join(METHODS)}; got {method!r}")
+        if joint is not None and joint not in JOINT_METHODS:
+            _fail(f"--joint must be one of {', '.join(JOINT_METHODS)}; got {joint!r}")
+        if metric not in ACTION_METRICS:
+            _fail(f"--metric must be one of {', '.join(ACTION_METRICS)}; got {metric!r}")
+        if output.exists() and not overwrite:
+            _fail(f"output file {str(output)!r} exists; pass --overwrite")
+
+        from ..parallel import Executor
+        from ..progress import RichProgress
+        from ..torusimaging import OTISetup, fiducial_parameters
+        from ..torusimaging import profile_inference as run_profile
+        from ..torusimaging.catalogue import load_oti_catalogue
+        from ..torusimaging.profile import write_oti_profile
+
+        try:
+            cat = load_oti_catalogue(catalogue, names)
+            if cat.data.n_stars <= k:
+                raise ValueError(f"{cat.data.n_stars} complete stars is too few for --k {k} neighbours")
+            setup = OTISetup(k=k, metric=metric)
+            x0 = fiducial_parameters(setup)
+            executor = Executor(
+                n_workers=workers, scheduler=scheduler, progress=RichProgress(transient=True) if show_progress else None
+            )
+            fit_options = {}
+            if maxiter is not None:
+                fit_options["maxiter" if method != "gauss-newton" else "max_iterations"] = maxiter
+            prof = run_profile(
+                cat.data, h_z_grid=grid, free=free_names, n_bootstrap=n_bootstrap, executor=executor, seed=seed,
+                x0=x0, method=method, setup=setup, joint=joint, **fit_options,
+            )
+            prof = dataclasses.replace(
+                prof, config={**prof.config, "catalogue": cat.describe(), "command": "diskorbits oti profile"}
+            )
+            write_oti_profile(output, prof)
+        except (FileNotFoundError, ValueError, TypeError) as exc:
+            _fail(str(exc))
+        d = prof.to_dict()
+        d["output"] = str(output)
+        if as_json:
+            typer.echo(json.dumps(d, indent=2, default=str))
+        else:
+            _print_profile(d, f"OTI h_z profile: {catalogue.name} ({cat.data.n_stars} stars)")
+            typer.echo(f"wrote {output}")
+
     @oti_app.command("summary")
     def summary_command(
-        result: Path = typer.Argument(..., help="HDF5 result of 'diskorbits oti fit'."),
+        result: Path = typer.Argument(..., help="HDF5 result of 'diskorbits oti fit' or 'oti profile'."),
         as_json: bool = typer.Option(False, "--json", help="Print the table as JSON on stdout."),
     ) -> None:
-        """Table 1 of PW2021: per-element and joint estimates, with the paper's values alongside."""
+        """Table 1 of PW2021: per-element and joint estimates, with the paper's values alongside (or an h_z profile)."""
         from ..torusimaging.catalogue import read_oti_fit_extras
 
+        if _is_profile(result):
+            from ..torusimaging.profile import read_oti_profile
+
+            d = read_oti_profile(result).to_dict()
+            d["file"] = str(result)
+            if as_json:
+                typer.echo(json.dumps(d, indent=2, default=str))
+            else:
+                _print_profile(d, f"OTI h_z profile: {result.name}")
+            return
         try:
             summary, extras, scan, scan_info = read_oti_fit_extras(result)
         except (FileNotFoundError, ValueError, KeyError) as exc:
@@ -431,7 +625,7 @@ def register(app: typer.Typer) -> None:
 
     @oti_app.command("plot")
     def plot_command(
-        result: Path = typer.Argument(..., help="HDF5 result of 'diskorbits oti fit'."),
+        result: Path = typer.Argument(..., help="HDF5 result of 'diskorbits oti fit' or 'oti profile'."),
         outdir: Path = typer.Option(..., "--output", "-o", help="Folder for the figures (created)."),
         catalogue: Path | None = typer.Option(
             None, "--catalogue", help="Catalogue for the Fig. 5 panels (default: the path stored in RESULT)."
@@ -443,6 +637,17 @@ def register(app: typer.Typer) -> None:
         """Figures in the style of PW2021 Figs. 5-7: deviation vs angle, coefficients vs disk mass, error ellipses."""
         if fmt not in ("png", "pdf", "svg"):
             _fail(f"--format must be png, pdf or svg; got {fmt!r}")
+        if _is_profile(result):  # a file of 'oti profile': one figure, statistic and disk mass against h_z
+            import matplotlib
+
+            matplotlib.use("Agg", force=False)
+            written = _plot_profile(result, outdir, fmt)
+            if as_json:
+                typer.echo(json.dumps({"written": written, "skipped": []}, indent=2))
+            else:
+                for w in written:
+                    typer.echo(f"wrote {w}")
+            return
         from ..torusimaging.catalogue import read_oti_fit_extras
 
         try:

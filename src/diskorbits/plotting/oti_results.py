@@ -5,6 +5,11 @@
   parameter planes, (M_disk / M*_disk, h_z) and (z_sun, v_z,sun), with the
   bootstrap samples, an optional truth (mocks) and the paper's Table 1
   values for reference.
+* :func:`plot_hz_profile` -- the profile over fixed disk scale heights
+  (:func:`diskorbits.torusimaging.profile_inference`): the rise of the
+  profiled statistic above its minimum against h_z, with the best h_z and its
+  bootstrap interval, and the fitted disk mass factor against h_z (the
+  mass/scale-height trade-off).
 
 Inputs are in the paper's units (disk factor, kpc, pc, km/s): pass means and
 covariances already converted (see :func:`to_report_units`). A parameter
@@ -18,7 +23,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["PLANES", "plot_error_ellipses", "to_report_units"]
+__all__ = ["PLANES", "plot_error_ellipses", "plot_hz_profile", "to_report_units"]
 
 #: The two panels of PW2021 Fig. 7: parameter index pairs of (disk_mass_factor, h_z, z_sun, v_z_sun).
 PLANES: tuple[tuple[int, int], ...] = ((0, 1), (2, 3))
@@ -143,6 +148,95 @@ def plot_error_ellipses(
         if fixed:
             ax.text(0.02, 0.02, "fixed: " + ", ".join(fixed), transform=ax.transAxes, fontsize=8, color="0.3")
     axes[0].legend(fontsize=7, loc="best")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_hz_profile(
+    h_z,
+    delta_statistic,
+    delta_statistic_err,
+    disk_mass_factor,
+    disk_mass_factor_err,
+    *,
+    best: float | None = None,
+    interval: Sequence[float] | None = None,
+    truth: Sequence[float] | None = None,
+    flat: bool = False,
+    axes=None,
+    title: str | None = None,
+):
+    """The h_z profile: statistic and disk mass factor against the fixed scale height.
+
+    Parameters
+    ----------
+    h_z : array_like (G,)
+        Grid of Miyamoto-Nagai scale heights, kpc.
+    delta_statistic, delta_statistic_err : array_like (G,)
+        ``S(h) - min S`` (dimensionless) and its bootstrap scatter (paired
+        resamples: :attr:`HzProfile.delta_statistic_std`).
+    disk_mass_factor, disk_mass_factor_err : array_like (G,)
+        Fitted M_disk / M*_disk at each h_z and its bootstrap error.
+    best : float, optional
+        Best h_z (kpc), a vertical line in both panels.
+    interval : (lower, upper), optional
+        Its interval, kpc, shaded (within the grid's range).
+    truth : (disk_mass_factor, h_z), optional
+        Known values (mocks): a star in the lower panel, dashed lines.
+    flat : bool
+        The profile does not locate h_z (:attr:`HzProfile.flat`): said in the upper panel.
+    axes : two Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        For arrays of different lengths.
+    """
+    plt = _plt()
+    x = np.asarray(h_z, dtype=np.float64).ravel()
+    arrs = [np.asarray(a, dtype=np.float64).ravel() for a in
+            (delta_statistic, delta_statistic_err, disk_mass_factor, disk_mass_factor_err)]
+    if any(a.shape != x.shape for a in arrs):
+        raise ValueError(f"all profile arrays need {x.size} values (one per h_z); got {[a.size for a in arrs]}")
+    ds, dse, f, fe = arrs
+    if axes is None:
+        fig, axes = plt.subplots(2, 1, figsize=(5.2, 6.0), sharex=True, layout="constrained")
+    else:
+        axes = list(np.ravel(axes))
+        if len(axes) != 2:
+            raise ValueError(f"need two axes; got {len(axes)}")
+        fig = axes[0].figure
+    top, bottom = axes
+    top.errorbar(x, ds, yerr=np.where(np.isfinite(dse), dse, 0.0), fmt="o-", color="C0", ms=4, capsize=2)
+    top.axhline(0.0, color="0.6", lw=0.8)
+    top.set_ylabel(r"$S(h_z) - S_{\rm min}$")
+    bottom.errorbar(x, f, yerr=np.where(np.isfinite(fe), fe, 0.0), fmt="s-", color="C1", ms=4, capsize=2)
+    bottom.set_ylabel(_LABELS[0])
+    bottom.set_xlabel(_LABELS[1])
+    for ax in axes:
+        if interval is not None and np.all(np.isfinite(interval)):
+            lo, hi = max(float(interval[0]), x.min()), min(float(interval[1]), x.max())
+            ax.axvspan(lo, hi, color="C0", alpha=0.15, lw=0, label="bootstrap interval" if ax is top else None)
+        if best is not None and np.isfinite(best):
+            ax.axvline(float(best), color="C0", lw=1.2, label=f"best $h_z$ = {best:.3f} kpc" if ax is top else None)
+    if truth is not None:
+        tf, th = (float(v) for v in truth)
+        for ax in axes:
+            ax.axvline(th, color="0.3", ls="--", lw=0.8)
+        bottom.axhline(tf, color="0.3", ls="--", lw=0.8)
+        bottom.plot(th, tf, "*", color="gold", mec="k", ms=11, label="truth", zorder=5)
+        bottom.legend(fontsize=7, loc="best")
+    if best is not None or interval is not None:
+        top.legend(fontsize=7, loc="best")
+    if flat:
+        top.text(0.5, 0.97, "flat: no $h_z$ disfavoured by 2 bootstrap $\\sigma$", transform=top.transAxes,
+                 ha="center", va="top", fontsize=8, color="C3")
     if title:
         fig.suptitle(title)
     return fig

@@ -82,6 +82,13 @@ from .objective import (
     fiducial_parameters,
     model_at,
 )
+from .profile import (
+    HzProfile,
+    profile_inference,
+    profile_minimum,
+    read_oti_profile,
+    write_oti_profile,
+)
 from .resampling import (
     ResampledCoefficients,
     bootstrap_counts,
@@ -140,6 +147,12 @@ __all__ = [
     "A2Scan",
     "write_oti_result",
     "read_oti_result",
+    # profile over fixed h_z (the disk-mass/scale-height trade-off)
+    "profile_inference",
+    "HzProfile",
+    "profile_minimum",
+    "write_oti_profile",
+    "read_oti_profile",
     # bootstrap trials as star weights; Gauss-Newton on a shared stencil
     "bootstrap_rows",
     "bootstrap_counts",

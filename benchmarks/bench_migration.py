@@ -10,14 +10,14 @@ measures, side by side in one run:
    random starts, MEASURED; Nelder-Mead (the paper's) from one start near
    Table 1 with ``--nelder-mead``, MEASURED;
 3. with ``--nuts``: a NUTS posterior (``--chains`` chains, ``--warmup`` +
-   ``--draws`` steps, dense mass matrix) started at the MLE, MEASURED, with its
-   convergence diagnostics and the number of gradient evaluations (on 2 CPU
-   cores this currently takes hours at 7,000 stars: see docs/migration.md);
+   ``--draws`` steps, the dense Laplace metric of ``NUTS_DEFAULTS``) started at
+   the MLE, MEASURED, with its convergence diagnostics and the number of
+   gradient evaluations (docs/migration.md has our numbers);
 4. emcee with the paper's 52 walkers: ``--emcee-steps`` steps MEASURED, the
    paper's 12,000 steps EXTRAPOLATED from them (clearly labelled).
 
     python benchmarks/bench_migration.py [--mock mock.fits] [--n-mc 80] [--nelder-mead]
-        [--nuts --chains 2 --warmup 300 --draws 400] [--emcee-steps 20]
+        [--nuts --chains 2 --warmup 100 --draws 300] [--emcee-steps 20]
 
 The mock is written to ``--mock`` (default ``benchmarks/_mock_table1.fits``)
 and reused on later runs.
@@ -35,6 +35,7 @@ import jax
 import numpy as np
 
 from diskorbits.migration import NAMES, build_likelihood, make_problem, table1
+from diskorbits.migration.inference import NUTS_DEFAULTS
 from diskorbits.migration.mock_config import load_mock_config, mock_config_of
 from diskorbits.sampling import maximize_likelihood, run_emcee, run_nuts
 
@@ -73,9 +74,9 @@ def main() -> None:
     ap.add_argument("--mle-starts", type=int, default=4)
     ap.add_argument("--nelder-mead", action="store_true", help="also time the paper's Nelder-Mead (one start)")
     ap.add_argument("--nuts", action="store_true", help="also run the NUTS posterior (long on a CPU)")
-    ap.add_argument("--chains", type=int, default=2)
-    ap.add_argument("--warmup", type=int, default=300)
-    ap.add_argument("--draws", type=int, default=400)
+    ap.add_argument("--chains", type=int, default=NUTS_DEFAULTS["n_chains"])
+    ap.add_argument("--warmup", type=int, default=NUTS_DEFAULTS["n_warmup"])
+    ap.add_argument("--draws", type=int, default=NUTS_DEFAULTS["n_draws"])
     ap.add_argument("--emcee-steps", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -113,12 +114,12 @@ def main() -> None:
 
     t_nuts = None
     if args.nuts:
-        print(f"\n3. NUTS: {args.chains} chains x ({args.warmup} warmup + {args.draws} draws), dense mass, from the MLE")
+        print(f"\n3. NUTS: {args.chains} chains x ({args.warmup} warmup + {args.draws} draws), dense Laplace metric, from the MLE")
         t = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = run_nuts(problem, args.seed, n_warmup=args.warmup, n_draws=args.draws, n_chains=args.chains,
-                           init=r.x, dense_mass=True)  # fmt: skip
+            opts = {**NUTS_DEFAULTS, "n_warmup": args.warmup, "n_draws": args.draws, "n_chains": args.chains}
+            res = run_nuts(problem, args.seed, init=r.x, **opts)
         t_nuts = time.perf_counter() - t
         d = res.diagnostics
         n_grad = int(np.sum(res.stats["n_steps"]) + np.sum(res.stats.get("warmup_n_steps", 0)))

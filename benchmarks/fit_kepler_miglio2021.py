@@ -44,6 +44,7 @@ import jax
 import numpy as np
 
 from diskorbits import frames
+from diskorbits.io.atomic import atomic_write_text
 from diskorbits.migration import (
     NAMES,
     UNITS,
@@ -57,7 +58,7 @@ from diskorbits.migration import (
     table1,
     text_values,
 )
-from diskorbits.migration.inference import describe_selection
+from diskorbits.migration.inference import describe_selection, laplace_errors
 from diskorbits.migration.kepler import (
     KEPLER_RC_ONSET_MYR,
     MIGLIO2021_FRAME,
@@ -109,27 +110,19 @@ def _laplace(lik, best, free, width):
     other parameters fixed) is given for every parameter. Eigenvalues are of
     ``-H`` in units of the box widths.
     """
-    hess = np.asarray(jax.hessian(lambda v: lik(v))(jax.numpy.asarray(best)))
-    hess = 0.5 * (hess + hess.T)
+    lap = laplace_errors(lik, best, free=free)
+    hess = lap.hessian
     f = np.flatnonzero(free)
-    sub = -hess[np.ix_(f, f)]
-    scaled = sub * np.outer(width[f], width[f])
+    scaled = -hess[np.ix_(f, f)] * np.outer(width[f], width[f])
     evals, evecs = np.linalg.eigh(scaled)
-    cov = np.full(hess.shape, np.nan)
-    try:
-        cov[np.ix_(f, f)] = np.linalg.inv(sub)
-    except np.linalg.LinAlgError:
-        pass
-    var = np.diag(cov)
-    sd = np.sqrt(np.where(var > 0, var, np.nan))
     d = np.diag(-hess)
     cond = np.sqrt(np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), np.nan))
     return {
         "hessian": hess,
-        "covariance": cov,
-        "sd": sd,
+        "covariance": lap.covariance,
+        "sd": lap.sd,
         "conditional_sd": cond,
-        "negative_definite": bool(np.all(evals > 0)),
+        "negative_definite": lap.negative_definite,
         "held_at_bound": [NAMES[i] for i in np.flatnonzero(~free)],
         "eigenvalues_box_units": evals,
         "flattest_direction_box_units": {NAMES[i]: float(x) for i, x in zip(f, evecs[:, 0])},
@@ -295,7 +288,7 @@ def main(argv=None) -> dict:
         "machine": {"platform": platform.platform(), "cpus": __import__("os").cpu_count(), "jax": jax.__version__,
                     "devices": [str(d) for d in jax.devices()]},
     }  # fmt: skip
-    out_json.write_text(json.dumps(report, indent=2, default=lambda x: None if x is None else float(x)))
+    atomic_write_text(out_json, json.dumps(report, indent=2, default=lambda x: None if x is None else float(x)))
     _print(report)
     return report
 

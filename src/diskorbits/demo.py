@@ -249,7 +249,7 @@ def _migration_section(outdir: Path, n_stars: int, n_mc: int) -> dict:
     best = result.mle_vector
     # Laplace errors: the curvature of ln L at the MLE, in display units (NaN where it is
     # not curved downwards: an MLE on a face of the box or short of the optimum)
-    sd, _ = laplace_errors(lik, best)
+    sd = laplace_errors(lik, best).sd
     to_kpckms = u.kpc * u.km / u.s
     return {
         "n_stars": int(len(mock)),

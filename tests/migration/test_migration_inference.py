@@ -253,11 +253,21 @@ def test_laplace_errors_are_the_gaussian_widths_and_refuse_a_saddle():
     cov = a @ a.T / len(NAMES) + np.diag(SD**2)
     prec = jnp.asarray(np.linalg.inv(cov))
     mu = jnp.asarray(MU)
-    sd, c = laplace_errors(lambda t: -0.5 * (t - mu) @ prec @ (t - mu), MU)
-    np.testing.assert_allclose(c, cov, rtol=1e-8, atol=1e-12)
-    np.testing.assert_allclose(sd, np.sqrt(np.diag(cov)), rtol=1e-8)
-    # a saddle (one direction curved upwards): no covariance, NaN for that direction
+    gauss = lambda t: -0.5 * (t - mu) @ prec @ (t - mu)  # noqa: E731
+    r = laplace_errors(gauss, MU)
+    assert r.negative_definite
+    np.testing.assert_allclose(r.covariance, cov, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(r.sd, np.sqrt(np.diag(cov)), rtol=1e-8)
+    # holding a parameter gives the conditional covariance of the others (Schur complement)
+    free = np.ones(len(NAMES), bool)
+    free[0] = False
+    r = laplace_errors(gauss, MU, free=free)
+    np.testing.assert_allclose(r.covariance[1:, 1:], np.linalg.inv(np.asarray(prec)[1:, 1:]), rtol=1e-8, atol=1e-12)
+    assert np.isnan(r.sd[0]) and np.all(np.isnan(r.covariance[0]))
+    # a saddle (one direction curved upwards): not a maximum, NaN for that direction
     sign = jnp.ones(len(NAMES)).at[2].set(-1.0)
-    sd, c = laplace_errors(lambda t: -0.5 * jnp.sum(sign * ((t - mu) / SD) ** 2), MU)
-    assert c is None
-    assert np.isnan(sd[2]) and np.all(np.isfinite(np.delete(sd, 2)))
+    r = laplace_errors(lambda t: -0.5 * jnp.sum(sign * ((t - mu) / SD) ** 2), MU)
+    assert not r.negative_definite
+    assert np.isnan(r.sd[2]) and np.all(np.isfinite(np.delete(r.sd, 2)))
+    with pytest.raises(ValueError, match="free"):
+        laplace_errors(gauss, MU, free=[True, False])

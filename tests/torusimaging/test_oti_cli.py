@@ -2,16 +2,13 @@
 
 import json
 
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 import diskorbits.torusimaging as ti
-from diskorbits import units
 from diskorbits.cli import app
 from diskorbits.torusimaging import (
-    MockCatalogue,
     OTIInference,
     RatioEstimate,
     fiducial_parameters,
@@ -31,21 +28,6 @@ ratios = ["FE_H", "O_FE"]
 TABLE1_ROWS = ["disk_mass_factor", "h_z", "z_sun", "v_z_sun", "disk_mass", "disk_to_halo_mass_ratio"]
 
 
-def _fake_mock(cfg):
-    """Disc-like phase space around the Sun without integrating orbits (fast)."""
-    n, r = cfg.n_stars, len(cfg.ratios)
-    rng = np.random.default_rng(cfg.seed)
-    a = lambda x: jnp.asarray(x, dtype=jnp.float64)
-    ab = rng.normal(0.0, 0.1, (n, r))
-    return MockCatalogue(
-        R=a(rng.uniform(7.5, 8.7, n)), phi=a(rng.uniform(-0.1, 0.1, n)), z=a(rng.normal(0, 0.3, n)),
-        v_R=a(rng.normal(0, 30, n) * units.KMS), v_phi=a(rng.normal(230, 20, n) * units.KMS),
-        v_z=a(rng.normal(0, 15, n) * units.KMS), actions=a(np.abs(rng.normal(0, 1, (n, 3)))),
-        theta_z=a(np.full(n, np.nan)), abundances=a(ab), abundance_errors=a(np.full((n, r), 0.02)),
-        abundance_means=a(ab * 0.9), time=a(rng.uniform(1000, 5000, n)), sun=cfg.sun(),
-    )
-
-
 def _fake_bootstrap(data, ratios=None, *, n_bootstrap=128, free=None, seed=0, x0=None, setup=None, **kw):
     """Stands in for the optimisation: scattered samples around x0 in the free parameters."""
     names = ti.PARAMETER_NAMES
@@ -63,10 +45,10 @@ def _fake_bootstrap(data, ratios=None, *, n_bootstrap=128, free=None, seed=0, x0
 
 
 @pytest.fixture(scope="module")
-def catalogue(tmp_path_factory):
+def catalogue(tmp_path_factory, fake_oti_mock):
     cfg = load_mock_config(CONFIG)
     path = tmp_path_factory.mktemp("oti_cli") / "mock.fits"
-    write_mock_catalogue(_fake_mock(cfg), path, cfg)
+    write_mock_catalogue(fake_oti_mock(cfg), path, cfg)
     return path
 
 

@@ -13,22 +13,17 @@ has a larger run.
 import json
 import pickle
 
-import astropy.units as u
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from diskorbits import units
 from diskorbits.cli import app
 from diskorbits.parallel import Executor
 from diskorbits.potentials import MilkyWayPotential
 from diskorbits.potentials.presets import MWP_FIDUCIAL_DISK_MASS
 from diskorbits.torusimaging import (
     HzProfile,
-    LinearAbundanceModel,
-    MockCatalogue,
     make_mock,
     profile_inference,
     profile_minimum,
@@ -66,14 +61,9 @@ class _PicklingExecutor(Executor):
 
 
 @pytest.fixture(scope="module")
-def problem():
-    model = LinearAbundanceModel(
-        [0.03, 0.0],
-        np.array([[1e-4, 5e-5, 0.005], [-2e-4, -2.6e-4, -0.004]]) / (u.kpc * u.km / u.s),
-        noise=[0.03, 0.01],
-    )
+def problem(two_ratio_model):
     truth = MilkyWayPotential().with_disk(TRUTH[0], TRUTH[1])
-    mock = make_mock(jax.random.key(11), truth, N_STARS, abundance_model=model, n_steps=400, time_range=(500.0, 3000.0))
+    mock = make_mock(jax.random.key(11), truth, N_STARS, abundance_model=two_ratio_model, n_steps=400, time_range=(500.0, 3000.0))
     data = OTIData.from_mock(mock, ratio_names=["O_FE", "FE_H"])
     setup = OTISetup(metric="spread")
     return data, setup, fiducial_parameters(setup)  # start: disk factor 1.0, the true solar frame
@@ -264,26 +254,11 @@ ratios = ["FE_H", "O_FE"]
 """
 
 
-def _fake_mock(cfg):
-    """Disc-like phase space around the Sun without integrating orbits (fast; no OTI signal)."""
-    n, r = cfg.n_stars, len(cfg.ratios)
-    rng = np.random.default_rng(cfg.seed)
-    a = lambda x: jnp.asarray(x, dtype=jnp.float64)
-    ab = rng.normal(0.0, 0.1, (n, r))
-    return MockCatalogue(
-        R=a(rng.uniform(7.5, 8.7, n)), phi=a(rng.uniform(-0.1, 0.1, n)), z=a(rng.normal(0, 0.3, n)),
-        v_R=a(rng.normal(0, 30, n) * units.KMS), v_phi=a(rng.normal(230, 20, n) * units.KMS),
-        v_z=a(rng.normal(0, 15, n) * units.KMS), actions=a(np.abs(rng.normal(0, 1, (n, 3)))),
-        theta_z=a(np.full(n, np.nan)), abundances=a(ab), abundance_errors=a(np.full((n, r), 0.02)),
-        abundance_means=a(ab * 0.9), time=a(rng.uniform(1000, 5000, n)), sun=cfg.sun(),
-    )
-
-
 @pytest.fixture(scope="module")
-def catalogue(tmp_path_factory):
+def catalogue(tmp_path_factory, fake_oti_mock):
     cfg = load_mock_config(CONFIG)
     path = tmp_path_factory.mktemp("oti_profile_cli") / "mock.fits"
-    write_mock_catalogue(_fake_mock(cfg), path, cfg)
+    write_mock_catalogue(fake_oti_mock(cfg), path, cfg)
     return path
 
 

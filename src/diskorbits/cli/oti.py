@@ -201,6 +201,47 @@ def _print_table1(t1: dict, title: str) -> None:
         )
 
 
+def _checked_free(free: str, method: str, joint: str | None, metric: str) -> list[str]:
+    """Validate the fit options shared by ``oti fit`` and ``oti profile``; returns the free parameter names."""
+    from ..torusimaging.inference import JOINT_METHODS, METHODS
+    from ..torusimaging.neighbours import ACTION_METRICS
+    from ..torusimaging.objective import PARAMETER_NAMES
+
+    free_names = _split(free, "--free")
+    bad = [f for f in free_names if f not in PARAMETER_NAMES]
+    if bad:
+        _fail(f"unknown parameter(s) {', '.join(bad)} in --free; choose from {', '.join(PARAMETER_NAMES)}")
+    if method not in METHODS:
+        _fail(f"--method must be one of {', '.join(METHODS)}; got {method!r}")
+    if joint is not None and joint not in JOINT_METHODS:
+        _fail(f"--joint must be one of {', '.join(JOINT_METHODS)}; got {joint!r}")
+    if metric not in ACTION_METRICS:
+        _fail(f"--metric must be one of {', '.join(ACTION_METRICS)}; got {metric!r}")
+    return free_names
+
+
+def _fit_inputs(catalogue: Path, names, k: int, metric: str, workers, scheduler, show_progress: bool):
+    """The catalogue, setup, fiducial start and executor of an OTI fit (raises ValueError on bad input)."""
+    from ..parallel import Executor
+    from ..progress import RichProgress
+    from ..torusimaging import OTISetup, fiducial_parameters
+    from ..torusimaging.catalogue import load_oti_catalogue
+
+    cat = load_oti_catalogue(catalogue, names)
+    if cat.data.n_stars <= k:
+        raise ValueError(f"{cat.data.n_stars} complete stars is too few for --k {k} neighbours")
+    setup = OTISetup(k=k, metric=metric)
+    executor = Executor(n_workers=workers, scheduler=scheduler, progress=RichProgress(transient=True) if show_progress else None)
+    return cat, setup, fiducial_parameters(setup), executor
+
+
+def _maxiter_option(method: str, maxiter: int | None) -> dict:
+    """``--maxiter`` under the keyword each optimiser takes."""
+    if maxiter is None:
+        return {}
+    return {"maxiter" if method != "gauss-newton" else "max_iterations": maxiter}
+
+
 def _h_z_grid(text: str) -> list[float]:
     """``--h-z`` values (kpc); the library checks them (> 0, >= 3, distinct)."""
     out = []
@@ -442,50 +483,23 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the Table-1 summary as JSON on stdout."),
     ) -> None:
         """Bootstrap OTI inference of (M_disk/M*_disk, h_z, z_sun, v_z,sun) per element and joint (PW2021 Sec. 6.2)."""
-        from ..torusimaging.inference import JOINT_METHODS, METHODS
-        from ..torusimaging.neighbours import ACTION_METRICS
-        from ..torusimaging.objective import PARAMETER_NAMES
-
         names = _split(elements, "--elements")
-        free_names = _split(free, "--free")
-        bad = [f for f in free_names if f not in PARAMETER_NAMES]
-        if bad:
-            _fail(f"unknown parameter(s) {', '.join(bad)} in --free; choose from {', '.join(PARAMETER_NAMES)}")
-        if method not in METHODS:
-            _fail(f"--method must be one of {', '.join(METHODS)}; got {method!r}")
-        if joint not in JOINT_METHODS:
-            _fail(f"--joint must be one of {', '.join(JOINT_METHODS)}; got {joint!r}")
+        free_names = _checked_free(free, method, joint, metric)
         if joint == "stacked" and (method != "gauss-newton" or len(names) < 2):
             _fail("--joint stacked needs --method gauss-newton and at least two --elements")
-        if metric not in ACTION_METRICS:
-            _fail(f"--metric must be one of {', '.join(ACTION_METRICS)}; got {metric!r}")
         grid = _scan_grid(a2_scan) if a2_scan is not None else None
         if output.exists() and not overwrite:
             _fail(f"output file {str(output)!r} exists; pass --overwrite")
 
-        from ..parallel import Executor
-        from ..progress import RichProgress
-        from ..torusimaging import OTISetup, bootstrap_inference, fiducial_parameters
         from ..torusimaging import a2_scan as run_a2_scan
-        from ..torusimaging.catalogue import (
-            load_oti_catalogue,
-            read_oti_fit_extras,
-            write_oti_fit,
-        )
+        from ..torusimaging import bootstrap_inference
+        from ..torusimaging.catalogue import read_oti_fit_extras, write_oti_fit
 
         try:
-            cat = load_oti_catalogue(catalogue, names)
-            if cat.data.n_stars <= k:
-                raise ValueError(f"{cat.data.n_stars} complete stars is too few for --k {k} neighbours")
-            setup = OTISetup(k=k, metric=metric)
-            x0 = fiducial_parameters(setup)
+            cat, setup, x0, executor = _fit_inputs(catalogue, names, k, metric, workers, scheduler, show_progress)
             setup = setup.fix_scale(cat.data, x0)
-            executor = Executor(
-                n_workers=workers, scheduler=scheduler, progress=RichProgress(transient=True) if show_progress else None
-            )
             fit_options = {"xatol": xatol, "fatol": fatol} if method != "gauss-newton" else {}
-            if maxiter is not None:
-                fit_options["maxiter" if method != "gauss-newton" else "max_iterations"] = maxiter
+            fit_options.update(_maxiter_option(method, maxiter))
             result = bootstrap_inference(
                 cat.data, n_bootstrap=n_bootstrap, executor=executor, seed=seed, x0=x0,
                 method=method, setup=setup, free=free_names, joint=joint, **fit_options,
@@ -538,47 +552,20 @@ def register(app: typer.Typer) -> None:
         """Profile over fixed h_z: fit the free parameters at each scale height, report the statistic and the best h_z."""
         import dataclasses
 
-        from ..torusimaging.inference import JOINT_METHODS, METHODS
-        from ..torusimaging.neighbours import ACTION_METRICS
-        from ..torusimaging.objective import PARAMETER_NAMES
-
         names = _split(elements, "--elements")
         grid = _h_z_grid(h_z)
-        free_names = _split(free, "--free")
-        bad = [f for f in free_names if f not in PARAMETER_NAMES]
-        if bad:
-            _fail(f"unknown parameter(s) {', '.join(bad)} in --free; choose from {', '.join(PARAMETER_NAMES)}")
-        if method not in METHODS:
-            _fail(f"--method must be one of {', '.join(METHODS)}; got {method!r}")
-        if joint is not None and joint not in JOINT_METHODS:
-            _fail(f"--joint must be one of {', '.join(JOINT_METHODS)}; got {joint!r}")
-        if metric not in ACTION_METRICS:
-            _fail(f"--metric must be one of {', '.join(ACTION_METRICS)}; got {metric!r}")
+        free_names = _checked_free(free, method, joint, metric)
         if output.exists() and not overwrite:
             _fail(f"output file {str(output)!r} exists; pass --overwrite")
 
-        from ..parallel import Executor
-        from ..progress import RichProgress
-        from ..torusimaging import OTISetup, fiducial_parameters
         from ..torusimaging import profile_inference as run_profile
-        from ..torusimaging.catalogue import load_oti_catalogue
         from ..torusimaging.profile import write_oti_profile
 
         try:
-            cat = load_oti_catalogue(catalogue, names)
-            if cat.data.n_stars <= k:
-                raise ValueError(f"{cat.data.n_stars} complete stars is too few for --k {k} neighbours")
-            setup = OTISetup(k=k, metric=metric)
-            x0 = fiducial_parameters(setup)
-            executor = Executor(
-                n_workers=workers, scheduler=scheduler, progress=RichProgress(transient=True) if show_progress else None
-            )
-            fit_options = {}
-            if maxiter is not None:
-                fit_options["maxiter" if method != "gauss-newton" else "max_iterations"] = maxiter
+            cat, setup, x0, executor = _fit_inputs(catalogue, names, k, metric, workers, scheduler, show_progress)
             prof = run_profile(
                 cat.data, h_z_grid=grid, free=free_names, n_bootstrap=n_bootstrap, executor=executor, seed=seed,
-                x0=x0, method=method, setup=setup, joint=joint, **fit_options,
+                x0=x0, method=method, setup=setup, joint=joint, **_maxiter_option(method, maxiter),
             )
             prof = dataclasses.replace(
                 prof, config={**prof.config, "catalogue": cat.describe(), "command": "diskorbits oti profile"}

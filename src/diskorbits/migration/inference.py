@@ -84,6 +84,7 @@ from .parameters import _TABLE1, NAMES, UNITS, ModelParameters
 __all__ = [
     "EMCEE_FALLBACK_WIDTH",
     "FIT_FORMAT",
+    "LaplaceErrors",
     "PRIOR_BOUNDS",
     "SAMPLERS",
     "NUTS_DEFAULTS",
@@ -253,37 +254,66 @@ def make_problem(loglike: Callable, bounds: Mapping | None = None) -> Problem:
     return Problem(loglike, NAMES, lo, hi)
 
 
-def laplace_errors(loglike: Callable, vector) -> tuple[np.ndarray, np.ndarray | None]:
-    """Laplace standard deviations and covariance of the parameters at a maximum of ln L (display units).
+@dataclasses.dataclass(frozen=True)
+class LaplaceErrors:
+    """The Gaussian (Laplace) approximation of the posterior at a maximum of ln L, display units.
 
-    ``C = (-H)^-1`` with ``H`` the autodiff Hessian of ``loglike`` at ``vector``
-    (flat priors, so this is the Gaussian approximation of the posterior
-    there). Cheap next to sampling: one forward-over-reverse pass, 11
-    gradient evaluations.
-
-    Returns
-    -------
+    Attributes
+    ----------
+    hessian : array (11, 11)
+        Autodiff Hessian of ln L (symmetrised).
+    covariance : array (11, 11)
+        ``(-H_ff)^-1`` over the free parameters ``f``; NaN rows and columns for
+        parameters held fixed, all NaN where ``-H_ff`` is singular.
     sd : array (11,)
-        ``sqrt(diag C)``; NaN where that diagonal is not positive (``vector``
-        is short of the optimum or on a face of the prior box in that direction).
-    cov : array (11, 11) or None
-        ``C``, or None when ``-H`` is not positive definite.
+        ``sqrt(diag covariance)``; NaN where that is not positive or the parameter is held.
+    free : bool array (11,)
+    negative_definite : bool
+        Whether ``H_ff`` is negative definite (the point is a maximum over the free parameters).
+    """
+
+    hessian: np.ndarray
+    covariance: np.ndarray
+    sd: np.ndarray
+    free: np.ndarray
+    negative_definite: bool
+
+
+def laplace_errors(loglike: Callable, vector, *, free=None) -> LaplaceErrors:
+    """Laplace errors of the parameters at a maximum of ln L (flat priors), in display units.
+
+    One forward-over-reverse Hessian (11 gradient evaluations): cheap next to sampling.
+
+    Parameters
+    ----------
+    loglike : callable
+        ``theta [11] -> ln L``, JAX-traceable (e.g. a ``Likelihood``).
+    vector : array_like (11,), mapping or ModelParameters
+        The maximum, display units.
+    free : bool array_like (11,), optional
+        Parameters to treat as free (default all). Hold a parameter that sits on a face
+        of the prior box: the gradient need not vanish there, and the others' errors are
+        then conditional on it.
     """
     x = jnp.asarray(_display_vector(vector, "vector"), dtype=jnp.float64)
+    n = x.shape[0]
+    free = np.ones(n, dtype=bool) if free is None else np.asarray(free, dtype=bool)
+    if free.shape != (n,):
+        raise ValueError(f"'free' must be a boolean vector of length {n}, got shape {free.shape}")
     h = np.asarray(jax.hessian(lambda v: loglike(v))(x))
-    if not np.all(np.isfinite(h)):
-        return np.full(x.shape, np.nan), None
     h = 0.5 * (h + h.T)
-    try:
-        var = np.diag(np.linalg.inv(-h))
-    except np.linalg.LinAlgError:
-        return np.full(x.shape, np.nan), None
+    f = np.ix_(free, free)
+    cov = np.full((n, n), np.nan)
+    definite = False
+    if np.all(np.isfinite(h[f])):
+        definite = bool(np.all(np.linalg.eigvalsh(-h[f]) > 0))
+        try:
+            cov[f] = np.linalg.inv(-h[f])
+        except np.linalg.LinAlgError:
+            pass
+    var = np.diag(cov)
     sd = np.sqrt(np.where(var > 0, var, np.nan))
-    try:
-        np.linalg.cholesky(-h)
-    except np.linalg.LinAlgError:
-        return sd, None
-    return sd, np.linalg.inv(-h)
+    return LaplaceErrors(hessian=h, covariance=cov, sd=sd, free=free, negative_definite=definite)
 
 
 def describe_selection(selection) -> dict | None:

@@ -17,7 +17,7 @@ beams) with ``--n-stars`` stars (default 56,000, PW2021's sample):
 Where a GPU is present, JAX uses it for every kernel; the k-d tree query stays
 on the CPU.
 
-    python benchmarks/bench_oti.py [--n-stars 56000] [--full] [--workers 1] [--nm-trials 1]
+    python benchmarks/bench_oti.py [--n-stars 56000] [--full [--output RESULT.h5]] [--workers 1] [--nm-trials 1]
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import jax
 import numpy as np
 
 from diskorbits.parallel import Executor
-from diskorbits.torusimaging.inference import bootstrap_inference, fit_potential
+from diskorbits.torusimaging.inference import bootstrap_inference, fit_potential, write_oti_result
 from diskorbits.torusimaging.mock_config import load_mock_config
 from diskorbits.torusimaging.objective import (
     OTIData,
@@ -59,6 +59,7 @@ def main():
     ap.add_argument("--n-steps", type=int, default=1000, help="leapfrog steps per mock orbit (mixing only)")
     ap.add_argument("--full", action="store_true", help="run the whole 8-ratio x 128-trial inference")
     ap.add_argument("--workers", type=int, default=1, help="executor processes for the stencil points")
+    ap.add_argument("--output", help="with --full: write the 8-ratio result to this HDF5 file")
     ap.add_argument("--nm-trials", type=int, default=1, help="Nelder-Mead trials measured for the comparison")
     args = ap.parse_args()
     print(f"JAX backend: {jax.default_backend()} ({jax.devices()[0].device_kind}); {os.cpu_count()} CPU cores visible")
@@ -103,12 +104,20 @@ def main():
     print(f"   x {N_RATIOS} ratios = {projected:.2f} h projected (goal < {GOAL_HOURS:g} h)")
     if args.full:
         full, tf = _timed(lambda: bootstrap_inference(data, n_bootstrap=N_BOOT, seed=1, x0=x0, setup=setup, executor=ex))
-        j = full.joint
         print(f"   FULL {N_RATIOS} ratios x {N_BOOT} trials: {tf / 60:.1f} min = {tf / 3600:.2f} h "
               f"(goal < {GOAL_HOURS:g} h: {'met' if tf / 3600 < GOAL_HOURS else 'NOT met'})")
-        for name, est in full.estimates.items():
-            print(f"     {name:6s} mean {np.round(est.mean, 4).tolist()}  std {np.round(est.std, 4).tolist()}")
-        print(f"     joint  mean {np.round(j.mean, 4).tolist()}  std {np.round(j.std, 4).tolist()}")
+        table = full.to_dict()
+        rows = {**table["ratios"], **({"joint": table["joint"]} if table["joint"] else {})}
+        first = next(iter(rows.values()))
+        names = [n for n, v in first.items() if isinstance(v, dict)]  # parameters, then derived
+        print("     columns: " + ", ".join(f"{n} [{first[n]['unit'] or '-'}]" for n in names))
+        for name, row in rows.items():
+            print(f"     {name:6s} " + "  ".join(f"{row[n]['mean']:.4g} +- {row[n]['std']:.2g}" for n in names))
+        if table["joint_error"]:
+            print(f"     no joint estimate: {table['joint_error']}")
+        if args.output:
+            write_oti_result(args.output, full)
+            print(f"     result written to {args.output} (diskorbits oti summary/plot read it)")
 
     print(f"\n4. Nelder-Mead (PW2021) for comparison, {args.nm_trials} measured trial(s) of O_FE")
     from diskorbits.torusimaging.resampling import bootstrap_rows

@@ -89,8 +89,11 @@ def test_fit_summary_plot(catalogue, tmp_path, fast):
     assert res.exit_code == 0, res.output
     s = json.loads(res.stdout)
     assert s["table"] == t1["table"] and s["rows"] == TABLE1_ROWS
-    res = runner.invoke(app, ["oti", "summary", str(out)], env={"COLUMNS": "200"})
+    # not a terminal (as here): the whole table, no cells cut to "…" at 80 columns
+    res = runner.invoke(app, ["oti", "summary", str(out)])
     assert res.exit_code == 0 and "M_disk / M*_disk" in res.stdout and "PW2021 (all 8)" in res.stdout
+    assert "…" not in res.stdout and max(map(len, res.stdout.splitlines())) > 80
+    assert "h_z [kpc]" in res.stdout and "z_sun [pc]" in res.stdout  # units shown, not taken as style tags
     # plot: ellipses written; no scan and no catalogue -> skipped with a message
     res = runner.invoke(app, ["oti", "plot", str(out), "-o", str(tmp_path / "figs"), "--catalogue", str(tmp_path / "gone.fits"), "--json"])
     assert res.exit_code == 0, res.output

@@ -167,3 +167,18 @@ def test_scheduler_option_runs_chunks_on_dask(tmp_path, stand_in):
     a, b = read_table(local), read_table(out)
     for k in ("J_R", "J_z", "theta_z", "Omega_R", "flag"):
         np.testing.assert_array_equal(np.asarray(a[k]), np.asarray(b[k]))
+
+
+@pytest.mark.parametrize(
+    "command, text",
+    [
+        (["actions"], "KEY=COLUMN[unit]"),
+        (["oti", "fit"], "default_rng([seed, t, c])"),
+        (["migration", "fit"], "([[fields]] or a mock configuration's [selection])"),
+    ],
+)
+def test_help_keeps_square_brackets(command, text):
+    """Typer renders help with rich, which reads a lowercase ``[word]`` as a style tag and drops it."""
+    res = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "400"})
+    assert res.exit_code == 0, res.output
+    assert text in " ".join(res.stdout.split()), res.stdout

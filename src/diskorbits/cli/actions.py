@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
         ),
         frame: str = typer.Option("frankel2020", "--frame", "-f", help="Solar parameters: frankel2020 | pw2021."),
         columns: Optional[list[str]] = typer.Option(
-            None, "--columns", "-c", help="mapping.toml, or KEY=COLUMN (KEY=COLUMN[unit]); repeatable."
+            None, "--columns", "-c", help="mapping.toml, or KEY=COLUMN (KEY=COLUMN\\[unit]); repeatable."
         ),
         method: str = typer.Option("staeckel", "--method", help="staeckel | epicycle."),
         chunk_size: int = typer.Option(2000, "--chunk-size", min=1, help="Stars per chunk."),

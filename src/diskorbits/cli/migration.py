@@ -231,7 +231,7 @@ def register(app: typer.Typer) -> None:
         output: Path = typer.Option(..., "--output", "-o", help="HDF5 fit file to write (atomically)."),
         selection: str | None = typer.Option(
             None, "--selection", "-s",
-            help="apogee-dr17, kepler, none, or a TOML file ([[fields]] or a mock configuration's [selection]); "
+            help="apogee-dr17, kepler, none, or a TOML file (\\[\\[fields]] or a mock configuration's \\[selection]); "
             "default: the selection stored in a mock catalogue.",
         ),
         sampler: str = typer.Option("nuts", "--sampler", help="nuts (default), emcee (the paper's) or none (MLE only)."),

@@ -489,7 +489,7 @@ def register(app: typer.Typer) -> None:
         metric: str = typer.Option("spread", "--metric", help="Neighbour metric: spread (scale fixed at the fiducial model) or raw."),
         workers: int | None = typer.Option(None, "--workers", min=1, help="Local worker processes (default all cores; 1 = serial)."),
         scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786."),
-        seed: int = typer.Option(0, "--seed", min=0, help="Bootstrap seed (trial t of column c: default_rng([seed, t, c]))."),
+        seed: int = typer.Option(0, "--seed", min=0, help="Bootstrap seed (trial t of column c: default_rng(\\[seed, t, c]))."),
         maxiter: int | None = typer.Option(None, "--maxiter", min=1, help="Iteration limit (Nelder-Mead/gradient: default 200 per free parameter; Gauss-Newton: stencil iterations, default 6)."),
         xatol: float = typer.Option(0.01, "--xatol", min=0.0, help="Nelder-Mead/gradient parameter tolerance in optimiser steps."),
         fatol: float = typer.Option(0.01, "--fatol", min=0.0, help="Objective tolerance (normalised)."),

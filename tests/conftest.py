@@ -31,28 +31,6 @@ _MIN_COMPILE_SECONDS = 0.0
 # Set by the controlling process; xdist workers and spawned processes inherit it.
 _ENV = "DISKORBITS_TEST_JAX_CACHE_DIR"
 
-# Test files that take 30 s or more (measured, `scripts/test.sh --durations=0`), longest first.
-# scripts/test.sh runs `-n 2 --dist loadfile --no-loadscope-reorder`, so files are handed to the
-# two workers in collection order: starting with the long ones lets the short ones fill in at
-# the end, and the workers finish together. (xdist's own reorder, by number of tests per file,
-# left the one-test, 80 s demo to the very end.) Only the schedule depends on this list.
-_LONG_FILES = (
-    "actions/test_staeckel.py",
-    "torusimaging/test_oti_inference.py",
-    "test_demo.py",
-    "torusimaging/test_oti_profile.py",
-    "potentials/test_contract.py",
-    "migration/test_migration_likelihood.py",
-    "shearingbox/test_transport_physics.py",
-    "shearingbox/test_run.py",
-    "torusimaging/test_oti_recovery.py",
-    "sampling/test_sampling_mcmc.py",
-    "orbits/test_api.py",
-    "torusimaging/test_oti_cli.py",
-    "ism/test_fields.py",
-    "torusimaging/test_oti_mock.py",
-)
-
 
 def pytest_configure(config):
     cache_dir = os.environ.get(_ENV)
@@ -68,13 +46,6 @@ def pytest_configure(config):
     for name, value in settings.items():
         jax.config.update(name, value)
         os.environ[name.upper()] = str(value)  # for processes the tests spawn
-
-
-def pytest_collection_modifyitems(config, items):
-    """Long files first (see ``_LONG_FILES``), the rest in collection order; order within a file kept."""
-    here = os.path.dirname(__file__)
-    rank = {os.path.join(here, *name.split("/")): i for i, name in enumerate(_LONG_FILES)}
-    items.sort(key=lambda item: rank.get(str(item.path), len(rank)))
 
 
 def pytest_unconfigure(config):

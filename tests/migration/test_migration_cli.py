@@ -171,6 +171,9 @@ def test_summary_command(made, cli):
     res = cli["run"](["summary", cli["dir"] / "fit.h5", "--no-derived"])
     assert res.exit_code == 0, res.output
     assert "sigma_Lz" in res.stdout and "Table 1" in res.stdout and "emcee" in res.stdout
+    # without COLUMNS (not a terminal: rich's 80 columns) the table is still printed whole
+    whole = CliRunner().invoke(cli["app"], ["migration", "summary", str(cli["dir"] / "fit.h5"), "--no-derived"])
+    assert whole.exit_code == 0 and "…" not in whole.stdout and "ESS bulk" in whole.stdout, whole.stdout
 
 
 def test_plot_command_writes_three_figures(made, cli):

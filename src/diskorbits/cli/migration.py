@@ -27,6 +27,8 @@ from pathlib import Path
 
 import typer
 
+from diskorbits.cli._console import console_for
+
 __all__ = ["register"]
 
 #: Warnings listed in the human-readable summaries (all are in --json).
@@ -128,10 +130,8 @@ def _print_mock(s: dict) -> None:
 
 
 def _print_summary(d: dict, title: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
     truth = ((d["run"].get("catalogue") or {}).get("truth")) or None
     t = Table(title=title)
     for col in ("parameter", "unit", "MLE", "median [16%, 84%]"):
@@ -148,6 +148,7 @@ def _print_summary(d: dict, title: str) -> None:
         text = "" if r["text"] == r["table1"] else _fmt(r["text"])
         row += [_fmt(r["table1"]), text, _fmt(r["rhat"], 3), "-" if r["ess_bulk"] is None else f"{r['ess_bulk']:.0f}"]
         t.add_row(*row)
+    console = console_for(t)
     console.print(t)
     s = d["sampling"]
     line = f"sampler {s['sampler']}" + ("" if s["complete"] else " (unfinished)")

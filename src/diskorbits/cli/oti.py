@@ -27,6 +27,8 @@ from pathlib import Path
 
 import typer
 
+from diskorbits.cli._console import console_for, with_unit
+
 __all__ = ["oti_app", "register"]
 
 oti_app = typer.Typer(
@@ -157,25 +159,6 @@ def _table1(summary: dict, extras: dict, scan_info: dict | None = None, scan=Non
     return out
 
 
-def _with_unit(label: str, unit: str) -> str:
-    """``label [unit]`` with the brackets escaped: rich would read ``[kpc]`` as a style tag and drop it."""
-    from rich.markup import escape
-
-    return escape(f"{label} [{unit}]") if unit else label
-
-
-def _console_for(table):
-    """A console wide enough for ``table`` when output is not a terminal (a file, a pipe, a log):
-    rich would otherwise wrap at 80 columns and cut an 8-ratio table's cells to "…"."""
-    from rich.console import Console
-
-    console = Console()
-    if not console.is_terminal:
-        unbounded = console.options.update(max_width=100_000)  # measure() otherwise clips to the width
-        console = Console(width=max(console.width, console.measure(table, options=unbounded).maximum))
-    return console
-
-
 def _print_table1(t1: dict, title: str) -> None:
     from rich.table import Table
 
@@ -189,7 +172,7 @@ def _print_table1(t1: dict, title: str) -> None:
     for label in t1["paper_table1"]:
         t.add_column(short.get(label, f"PW2021: {label}"), justify="right", style="dim")
     for key, label, mult, fmt, unit in _TABLE1_ROWS:
-        row = [_with_unit(label, unit)]
+        row = [with_unit(label, unit)]
         for col in t1["columns"]:
             e = t1["table"][col][key]
             if e["fixed"]:
@@ -203,7 +186,7 @@ def _print_table1(t1: dict, title: str) -> None:
             v, e = d[key]
             row.append(f"{v * mult:{fmt}} ± {e * mult:{fmt}}")
         t.add_row(*row)
-    console = _console_for(t)
+    console = console_for(t)
     console.print(t)
     console.print(
         f"{t1['n_stars']} stars, {t1['n_bootstrap']} bootstrap trials ({t1['method']}; "
@@ -289,10 +272,10 @@ def _print_profile(d: dict, title: str) -> None:
     from rich.table import Table
 
     t = Table(title=title)
-    t.add_column(_with_unit("h_z", "kpc"), justify="right")
+    t.add_column(with_unit("h_z", "kpc"), justify="right")
     rows = [(key, label, mult, fmt, unit) for key, label, mult, fmt, unit in _TABLE1_ROWS[:-1] if key != "h_z"]
     for _, label, _, _, unit in rows:
-        t.add_column(_with_unit(label, unit), justify="right")
+        t.add_column(with_unit(label, unit), justify="right")
     t.add_column("S", justify="right")
     t.add_column("S - min S", justify="right")
     t.add_column("note")
@@ -308,7 +291,7 @@ def _print_profile(d: dict, title: str) -> None:
         cells.append(f"{row['delta_statistic']:.2f} ± {row['delta_statistic_std']:.2f}")
         cells.append(row["note"][:60])
         t.add_row(*cells)
-    console = _console_for(t)
+    console = console_for(t)
     console.print(t)
     b, st, cfg = d["best_h_z"], d["statistic"], d["config"]
     console.print(
